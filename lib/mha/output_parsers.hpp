@@ -1,0 +1,88 @@
+// Parsers for what the MHA 0.58 tools print and write. Each takes the text (and the exit code where
+// it matters) and returns facts; none of them trusts an exit code MHA gets wrong (masterha_check_ssh
+// exits 255 on success and failure alike). Tested on output captured from the real tools.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+#include "core/snapshot.hpp"
+
+namespace mhafb {
+
+// "All other slaves should start replication from here. Statement should be: CHANGE MASTER TO
+// MASTER_HOST='h', MASTER_PORT=p, MASTER_LOG_FILE='f', MASTER_LOG_POS=n, ..." — coordinates on
+// the *new* master from which every other replica must replicate.
+struct PromotionCoordinates {
+  std::string host;
+  int port = 3306;
+  BinlogPosition position;
+};
+
+enum class FailoverOutcome { Unknown, Success, Partial, Failed };
+
+// Facts from the manager log about the most recent failover in it.
+struct FailoverReport {
+  FailoverOutcome outcome = FailoverOutcome::Unknown;
+  std::string dead_master_host;  // "Dead Server: 127.0.0.11(127.0.0.11:3306)" / "Master ... is down!"
+  int dead_master_port = 0;
+  std::string new_master_host;  // "New master is H(IP:PORT)"
+  std::string new_master_ip;
+  int new_master_port = 0;
+  std::optional<PromotionCoordinates> promotion;
+  // "The latest binary log file/position on all slaves is F:P" (old master coordinates)
+  std::optional<BinlogPosition> latest_replica_position;
+  bool dead_master_ssh_reachable = true;  // false on "Dead Master is not SSH reachable"
+  std::vector<std::string> warnings;      // e.g. "Transactions ... were lost" lines, verbatim
+};
+
+// Parses the last failover report found in `log_text` (a tail of the manager log). Returns
+// outcome Unknown when no failover report is present.
+FailoverReport parse_failover_report(std::string_view log_text);
+
+// masterha_check_ssh: judged by its text only.
+struct SshCheckResult {
+  bool ok = false;
+  std::string summary;  // the decisive line, or the first error line
+};
+SshCheckResult parse_check_ssh(std::string_view output);
+
+// masterha_check_repl: ok only with exit 0 AND "MySQL Replication Health is OK."
+struct ReplCheckResult {
+  bool ok = false;
+  std::string summary;  // "MySQL Replication Health is OK." or the most telling error line
+};
+ReplCheckResult parse_check_repl(std::string_view output, int exit_code);
+
+// masterha_master_switch --master_state=alive: rc 0 success, 10 partial, other failure; the text
+// must agree ("Switching master to H(IP:PORT) completed successfully.").
+enum class SwitchOutcome { Success, Partial, Failed };
+struct SwitchResult {
+  SwitchOutcome outcome = SwitchOutcome::Failed;
+  std::string summary;
+  bool writes_were_blocked = false;  // the log shows read_only was set on the orig master
+};
+SwitchResult parse_master_switch(std::string_view output, int exit_code);
+
+// `<app>.master_status.health` content.
+Result<ManagerHealth> parse_health_file(std::string_view content);
+
+// masterha_check_status output + exit code ("mha (pid:123) is running(0:PING_OK), master:h").
+struct ManagerStatus {
+  int code = -1;         // the exit code = the health code
+  std::string name;      // PING_OK, NOT_RUNNING, ...
+  bool running_ok = false;  // code 0 and PING_OK
+  std::string summary;
+};
+ManagerStatus parse_check_status(std::string_view output, int exit_code);
+
+// MHA preflight: detects the two Debian 12 + MariaDB upstream bugs from a tool's output
+// ("Redundant argument in sprintf" in NodeUtil.pm; "Unknown system variable 'super_read_only'").
+// Empty when neither is present; otherwise an explanation with the fix.
+std::string explain_known_mha_bugs(std::string_view output);
+
+}  // namespace mhafb
