@@ -17,7 +17,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # the real components the integration tests start themselves
   mariadb-server mariadb-client mha4mysql-manager mha4mysql-node openssh-server openssh-client
-  dbus-daemon dbus-bin systemd procps iproute2 python3
+  dbus-daemon dbus-bin systemd procps iproute2 python3 python3-pymysql
 )
 
 missing=()
