@@ -24,11 +24,13 @@ constexpr std::array kTable{
                "rejoin the old master as a replica of the new master (GTID, or MHA's promotion coordinates)"},
     Transition{S::Degraded, S::SlaveRejoined, St::None,
                "the old master already replicates from the new master and passed the divergence gate"},
-    Transition{S::Degraded, S::Healthy, St::None,
-               "the preferred master is master again and the flag is gone: failback done outside mha-failback"},
+    Transition{
+        S::Degraded, S::Healthy, St::None,
+        "the preferred master is master again and the flag is gone: failback done outside mha-failback"},
     Transition{S::Degraded, S::Blocked, St::None,
                "diverged, never came back, database did not start, partial failover, or rejoin failed"},
-    Transition{S::SlaveRejoined, S::SlaveRejoined, St::Fence, "re-assert read_only=1 on the rejoined old master"},
+    Transition{S::SlaveRejoined, S::SlaveRejoined, St::Fence,
+               "re-assert read_only=1 on the rejoined old master"},
     Transition{S::SlaveRejoined, S::SlaveRejoined, St::SkipSqlError,
                "skip one failing replication event under the opt-in policy, recorded with its position"},
     Transition{S::SlaveRejoined, S::Validated, St::Validate,
@@ -45,7 +47,8 @@ constexpr std::array kTable{
                "the switch cannot run: target already master, a second failover, or the budget ran out"},
     Transition{S::SwitchedBack, S::SwitchedBack, St::Restore,
                "restart the MHA manager and wait for PING_OK and a healthy check_repl"},
-    Transition{S::SwitchedBack, S::Healthy, St::Restore, "MHA manager running with PING_OK and replication OK"},
+    Transition{S::SwitchedBack, S::Healthy, St::Restore,
+               "MHA manager running with PING_OK and replication OK"},
     Transition{S::SwitchedBack, S::Blocked, St::None,
                "the MHA manager did not come back healthy within its budget"},
     Transition{S::Blocked, S::Healthy, St::Acknowledge,
@@ -57,22 +60,35 @@ constexpr std::array kTable{
 
 std::string_view to_string(StepId step) {
   switch (step) {
-    case StepId::None: return "none";
-    case StepId::DetectFailover: return "detect-failover";
-    case StepId::BringBackOldMaster: return "bring-back-old-master";
-    case StepId::Fence: return "fence";
-    case StepId::DivergenceGate: return "divergence-gate";
-    case StepId::Rejoin: return "rejoin";
-    case StepId::SkipSqlError: return "skip-sql-error";
-    case StepId::Validate: return "validate";
-    case StepId::SwitchBack: return "switch-back";
-    case StepId::Restore: return "restore";
-    case StepId::Acknowledge: return "acknowledge";
+    case StepId::None:
+      return "none";
+    case StepId::DetectFailover:
+      return "detect-failover";
+    case StepId::BringBackOldMaster:
+      return "bring-back-old-master";
+    case StepId::Fence:
+      return "fence";
+    case StepId::DivergenceGate:
+      return "divergence-gate";
+    case StepId::Rejoin:
+      return "rejoin";
+    case StepId::SkipSqlError:
+      return "skip-sql-error";
+    case StepId::Validate:
+      return "validate";
+    case StepId::SwitchBack:
+      return "switch-back";
+    case StepId::Restore:
+      return "restore";
+    case StepId::Acknowledge:
+      return "acknowledge";
   }
   return "none";
 }
 
-std::span<const Transition> transition_table() { return kTable; }
+std::span<const Transition> transition_table() {
+  return kTable;
+}
 
 std::optional<Transition> find_transition(ClusterState from, ClusterState to, StepId step) {
   for (const auto& t : kTable)
@@ -103,8 +119,8 @@ std::string fsm_to_dot() {
       if (c == '"' || c == '\\') escaped += '\\';
       escaped += c;
     }
-    out += "  \"" + std::string(to_string(t.from)) + "\" -> \"" + std::string(to_string(t.to)) + "\" [label=\"" +
-           escaped + "\"];\n";
+    out += "  \"" + std::string(to_string(t.from)) + "\" -> \"" + std::string(to_string(t.to)) +
+           "\" [label=\"" + escaped + "\"];\n";
   }
   out += "}\n";
   return out;

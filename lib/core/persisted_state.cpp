@@ -37,9 +37,13 @@ namespace {
 std::int64_t to_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-TimePoint from_ms(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+TimePoint from_ms(std::int64_t ms) {
+  return TimePoint(std::chrono::milliseconds(ms));
+}
 
-json opt_time(const std::optional<TimePoint>& t) { return t ? json(to_ms(*t)) : json(nullptr); }
+json opt_time(const std::optional<TimePoint>& t) {
+  return t ? json(to_ms(*t)) : json(nullptr);
+}
 std::optional<TimePoint> get_opt_time(const json& j, const char* key) {
   if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
   return from_ms(j.at(key).get<std::int64_t>());
@@ -56,8 +60,12 @@ std::string fnv1a64(const std::string& s) {
   return buf;
 }
 
-json position_json(const BinlogPosition& p) { return json{{"file", p.file}, {"pos", p.pos}}; }
-BinlogPosition position_from(const json& j) { return {j.at("file").get<std::string>(), j.at("pos").get<std::uint64_t>()}; }
+json position_json(const BinlogPosition& p) {
+  return json{{"file", p.file}, {"pos", p.pos}};
+}
+BinlogPosition position_from(const json& j) {
+  return {j.at("file").get<std::string>(), j.at("pos").get<std::uint64_t>()};
+}
 
 json body_of(const PersistedState& s) {
   json b;
@@ -164,9 +172,10 @@ PersistedState state_of(const json& b) {
     s.blocked_from = *bf;
   }
   for (const auto& e : b.at("skipped_events")) {
-    s.skipped_events.push_back(SkippedEvent{from_ms(e.at("at").get<std::int64_t>()), e.at("server").get<std::string>(),
-                                            e.at("position").get<std::string>(), e.at("error_number").get<int>(),
-                                            e.at("error").get<std::string>()});
+    s.skipped_events.push_back(
+        SkippedEvent{from_ms(e.at("at").get<std::int64_t>()), e.at("server").get<std::string>(),
+                     e.at("position").get<std::string>(), e.at("error_number").get<int>(),
+                     e.at("error").get<std::string>()});
   }
   s.last_error = b.at("last_error").get<std::string>();
   return s;

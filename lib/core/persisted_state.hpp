@@ -18,11 +18,11 @@ namespace mhafb {
 
 // What MHA's manager log told us about the failover being handled.
 struct FailoverFacts {
-  TimePoint flag_mtime{};   // identifies the failover (the flag's mtime)
+  TimePoint flag_mtime{};  // identifies the failover (the flag's mtime)
   TimePoint detected_at{};
-  std::string old_master;   // hostname of the failed master (the preferred master)
-  std::string new_master;   // hostname MHA promoted
-  std::string outcome;      // "success", "partial", "failed", "unknown"
+  std::string old_master;  // hostname of the failed master (the preferred master)
+  std::string new_master;  // hostname MHA promoted
+  std::string outcome;     // "success", "partial", "failed", "unknown"
   bool has_promotion = false;
   std::string promotion_host;
   int promotion_port = 0;
@@ -62,7 +62,7 @@ struct PersistedState {
   bool divergence_checked = false;
   // slave-rejoined / validated
   std::optional<TimePoint> rejoined_at;
-  std::optional<TimePoint> healthy_since;     // replication healthy and within the lag bound since
+  std::optional<TimePoint> healthy_since;  // replication healthy and within the lag bound since
   std::optional<TimePoint> new_master_missing_since;
   // approval
   bool switch_approved = false;
