@@ -14,6 +14,8 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::Auth: return "Auth";
     case ErrorKind::HostKey: return "HostKey";
     case ErrorKind::Cancelled: return "Cancelled";
+    case ErrorKind::NotReady: return "NotReady";
+    case ErrorKind::Busy: return "Busy";
   }
   return "Failed";
 }

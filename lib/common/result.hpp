@@ -19,6 +19,8 @@ enum class ErrorKind {
   Auth,         // authentication failed
   HostKey,      // SSH host key unknown or changed
   Cancelled,    // an operator or shutdown asked us to stop
+  NotReady,     // the request does not fit the cluster's state yet (e.g. failback before validation)
+  Busy,         // another operation holds the cluster's operation slot
 };
 
 const char* to_string(ErrorKind kind);
