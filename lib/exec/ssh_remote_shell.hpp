@@ -1,0 +1,61 @@
+// SshRemoteShell: the production RemoteShellPort, over libssh2 1.10. One fresh connection per call
+// (connect, verify the host key against a known_hosts file, ed25519 public-key login, one exec
+// channel), so calls on different threads share nothing but libssh2's one-time global init.
+//
+// The command line. SSH carries a single string, not an argv: sshd hands it to the remote user's
+// login shell as `$SHELL -c <string>`. So every argument is single-quoted for a POSIX shell (a ' in
+// an argument becomes '\'') and the quoted words are joined with spaces; the remote shell then
+// rebuilds exactly the original argv, with no expansion, globbing or word splitting. This needs a
+// POSIX-compatible login shell for the remote user (sh, bash, dash, ksh, zsh) — csh and fish
+// interpret the quoting differently. Arguments cannot contain NUL bytes. No environment variables
+// are sent, and no pty is requested (stderr stays separate, nothing is echoed).
+//
+// Results. Errors before the command starts: Unreachable (no TCP, or the connection ended during
+// the handshake), HostKey (unknown, changed or revoked host key — never bypassed), Auth, Timeout,
+// Failed, Invalid (empty argv, NUL in an argument, a non-empty spec.env). Once the command runs, the answer
+// is a CommandOutput: exit_code, or term_signal with exit_code -1 when the remote command died by a signal
+// (term_signal -1 when the server named a signal this side does not know), or timed_out = true with whatever
+// output arrived before spec.timeout.
+//
+// On a deadline the connection is dropped. sshd then closes the command's pipes but does not kill
+// it (libssh2 1.10 cannot send the "signal" channel request and no pty means no SIGHUP): a remote
+// command that must not outlive its deadline has to bound itself (e.g. `timeout 30 ...`).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exec/ssh_connection.hpp"
+#include "ports/remote_shell_port.hpp"
+
+namespace mhafb {
+
+using SshClientOptions = ssh::ClientOptions;
+
+// Bytes kept per stream (stdout, stderr); the rest is read and discarded so the remote side never
+// stalls, and a line saying how much was dropped is appended.
+inline constexpr std::size_t kSshOutputLimit = 1024 * 1024;
+
+// 'arg' for a POSIX shell: the whole argument in single quotes, each ' as '\''.
+std::string posix_shell_quote(std::string_view arg);
+// Every argument quoted, joined with single spaces: the line sent in the SSH "exec" request.
+std::string posix_shell_command_line(const std::vector<std::string>& argv);
+
+class SshRemoteShell final : public RemoteShellPort {
+ public:
+  explicit SshRemoteShell(SshClientOptions options) : options_(std::move(options)) {}
+
+  // The whole call — connect, handshake, login, the command, closing — is bounded by spec.timeout.
+  // A spec.env is refused rather than silently dropped: sshd ignores environment requests unless
+  // its AcceptEnv allows them, so nothing may rely on them.
+  Result<CommandOutput> run(const RemoteTarget& target, const CommandSpec& spec) override;
+  Status probe(const RemoteTarget& target, std::chrono::milliseconds timeout) override;
+
+ private:
+  SshClientOptions options_;
+};
+
+}  // namespace mhafb
