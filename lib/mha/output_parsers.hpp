@@ -1,6 +1,11 @@
 // Parsers for what the MHA 0.58 tools print and write. Each takes the text (and the exit code where
 // it matters) and returns facts; none of them trusts an exit code MHA gets wrong (masterha_check_ssh
 // exits 255 on success and failure alike). Tested on output captured from the real tools.
+//
+// Every parser is total and linear: any bytes (binary garbage, empty, megabytes) give a value, never
+// a crash or a hang. Lines may carry MHA's log prefix ("Sun Nov 24 03:51:00 2024 - [info] ",
+// "[error][/usr/share/perl5/MHA/X.pm, ln123] ") or none. Text copied into a summary or warning is
+// bounded in length and has passwords masked (MASTER_PASSWORD='…', --*pass*=…).
 #pragma once
 
 #include <cstdint>
@@ -18,9 +23,11 @@ namespace mhafb {
 // MASTER_HOST='h', MASTER_PORT=p, MASTER_LOG_FILE='f', MASTER_LOG_POS=n, ..." — coordinates on
 // the *new* master from which every other replica must replicate.
 struct PromotionCoordinates {
-  std::string host;
+  std::string host;  // MHA prints "host or ip" when they differ: host is the first, ip the second
   int port = 3306;
-  BinlogPosition position;
+  BinlogPosition position;     // empty only when auto_position and MHA printed no file:pos
+  std::string ip;              // empty unless MHA printed "host or ip"
+  bool auto_position = false;  // MASTER_AUTO_POSITION=1 (MySQL GTID failover)
 };
 
 enum class FailoverOutcome { Unknown, Success, Partial, Failed };
@@ -38,6 +45,8 @@ struct FailoverReport {
   std::optional<BinlogPosition> latest_replica_position;
   bool dead_master_ssh_reachable = true;  // false on "Dead Master is not SSH reachable"
   std::vector<std::string> warnings;      // e.g. "Transactions ... were lost" lines, verbatim
+  bool started = false;  // a failover start was found; with outcome Unknown: still running or cut off
+  std::string summary;   // the outcome line, or the most telling error for a failed failover
 };
 
 // Parses the last failover report found in `log_text` (a tail of the manager log). Returns
@@ -64,7 +73,11 @@ enum class SwitchOutcome { Success, Partial, Failed };
 struct SwitchResult {
   SwitchOutcome outcome = SwitchOutcome::Failed;
   std::string summary;
-  bool writes_were_blocked = false;  // the log shows read_only was set on the orig master
+  // The log shows phase 2 began ("Rejecting updates": the online-change script's stop, FLUSH TABLES
+  // WITH READ LOCK, which on Debian's MHA sets read_only=1 first). From then on the orig master may
+  // be left read-only or fenced: MHA rolls nothing back.
+  bool writes_were_blocked = false;
+  bool check_only = false;  // --check_only run that passed phase 1 ("--check_only is set. Exit.")
 };
 SwitchResult parse_master_switch(std::string_view output, int exit_code);
 
@@ -73,10 +86,11 @@ Result<ManagerHealth> parse_health_file(std::string_view content);
 
 // masterha_check_status output + exit code ("mha (pid:123) is running(0:PING_OK), master:h").
 struct ManagerStatus {
-  int code = -1;         // the exit code = the health code
-  std::string name;      // PING_OK, NOT_RUNNING, ...
+  int code = -1;            // the exit code = the health code
+  std::string name;         // PING_OK, NOT_RUNNING, ...
   bool running_ok = false;  // code 0 and PING_OK
   std::string summary;
+  std::string master;  // "master:h" when printed
 };
 ManagerStatus parse_check_status(std::string_view output, int exit_code);
 
@@ -84,5 +98,9 @@ ManagerStatus parse_check_status(std::string_view output, int exit_code);
 // ("Redundant argument in sprintf" in NodeUtil.pm; "Unknown system variable 'super_read_only'").
 // Empty when neither is present; otherwise an explanation with the fix.
 std::string explain_known_mha_bugs(std::string_view output);
+
+// Masks password values in one line of tool output: MASTER_PASSWORD='…', IDENTIFIED BY '…', and any
+// key ending in pass/password/passwd followed by '=' (--slave_pass=…, --new_master_password=…).
+std::string redact_mha_secrets(std::string_view text);
 
 }  // namespace mhafb
