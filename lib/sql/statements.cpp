@@ -1,0 +1,145 @@
+// Statement texts for both dialects. Audit texts replace the password literal with '***'.
+#include "sql/statements.hpp"
+
+#include <cstdio>
+
+#include "sql/sql_quote.hpp"
+
+namespace mhafb::sqlstmt {
+
+namespace {
+
+SqlStatement with_secret(const std::string& text_with_placeholder, const std::string& password) {
+  // The placeholder is a character sequence no quoted value can contain unescaped.
+  const std::string placeholder = "\x01PASSWORD\x01";
+  SqlStatement s;
+  s.mutates = true;
+  auto at = text_with_placeholder.find(placeholder);
+  s.text = text_with_placeholder;
+  s.audit_text = text_with_placeholder;
+  if (at != std::string::npos) {
+    s.text.replace(at, placeholder.size(), quote_string(password));
+    s.audit_text.replace(at, placeholder.size(), "'***'");
+  }
+  return s;
+}
+
+struct Words {
+  const char* change;  // CHANGE MASTER TO | CHANGE REPLICATION SOURCE TO
+  const char* host;
+  const char* port;
+  const char* user;
+  const char* password;
+  const char* log_file;
+  const char* log_pos;
+};
+
+Words words_for(Flavor flavor, const std::string& version) {
+  if (flavor == Flavor::MySQL && mysql_has_replica_syntax(version))
+    return {"CHANGE REPLICATION SOURCE TO",
+            "SOURCE_HOST",
+            "SOURCE_PORT",
+            "SOURCE_USER",
+            "SOURCE_PASSWORD",
+            "SOURCE_LOG_FILE",
+            "SOURCE_LOG_POS"};
+  return {"CHANGE MASTER TO", "MASTER_HOST",     "MASTER_PORT",   "MASTER_USER",
+          "MASTER_PASSWORD",  "MASTER_LOG_FILE", "MASTER_LOG_POS"};
+}
+
+std::string source_clause(const Words& w, const std::string& host, int port, const std::string& user) {
+  return std::string(w.change) + " " + w.host + "=" + quote_string(host) + ", " + w.port + "=" +
+         std::to_string(port) + ", " + w.user + "=" + quote_string(user) + ", " + w.password +
+         "=\x01PASSWORD\x01";
+}
+
+}  // namespace
+
+bool mysql_has_replica_syntax(const std::string& version) {
+  int major = 0, minor = 0, patch = 0;
+  if (std::sscanf(version.c_str(), "%d.%d.%d", &major, &minor, &patch) < 2) return false;
+  if (major != 8) return major > 8;
+  if (minor > 0) return true;
+  return patch >= 23;
+}
+
+Flavor flavor_of_version(const std::string& version) {
+  if (version.find("MariaDB") != std::string::npos || version.find("mariadb") != std::string::npos)
+    return Flavor::MariaDB;
+  if (version.empty()) return Flavor::Unknown;
+  return Flavor::MySQL;
+}
+
+SqlStatement server_facts() {
+  return SqlStatement::read(
+      "SELECT @@GLOBAL.version AS version, @@GLOBAL.server_id AS server_id, "
+      "@@GLOBAL.read_only AS read_only, @@GLOBAL.log_bin AS log_bin");
+}
+
+SqlStatement gtid_state(Flavor flavor) {
+  if (flavor == Flavor::MySQL) return SqlStatement::read("SELECT @@GLOBAL.gtid_executed AS gtid_executed");
+  return SqlStatement::read(
+      "SELECT @@GLOBAL.gtid_binlog_pos AS gtid_binlog_pos, @@GLOBAL.gtid_binlog_state AS gtid_binlog_state, "
+      "@@GLOBAL.gtid_slave_pos AS gtid_slave_pos, @@GLOBAL.gtid_current_pos AS gtid_current_pos");
+}
+
+SqlStatement master_status() {
+  return SqlStatement::read("SHOW MASTER STATUS");
+}
+
+SqlStatement replica_status(Flavor flavor, const std::string& version) {
+  if (flavor == Flavor::MySQL && mysql_has_replica_syntax(version))
+    return SqlStatement::read("SHOW REPLICA STATUS");
+  return SqlStatement::read("SHOW SLAVE STATUS");
+}
+
+SqlStatement set_read_only(bool on) {
+  return SqlStatement::write(on ? "SET GLOBAL read_only = 1" : "SET GLOBAL read_only = 0");
+}
+
+SqlStatement stop_replica(Flavor flavor, const std::string& version) {
+  if (flavor == Flavor::MySQL && mysql_has_replica_syntax(version))
+    return SqlStatement::write("STOP REPLICA");
+  return SqlStatement::write("STOP SLAVE");
+}
+
+SqlStatement start_replica(Flavor flavor, const std::string& version) {
+  if (flavor == Flavor::MySQL && mysql_has_replica_syntax(version))
+    return SqlStatement::write("START REPLICA");
+  return SqlStatement::write("START SLAVE");
+}
+
+SqlStatement gtid_slave_pos_from_binlog_pos() {
+  return SqlStatement::write("SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos");
+}
+
+SqlStatement change_source_gtid(Flavor flavor, const std::string& version, const std::string& host, int port,
+                                const std::string& user, const std::string& password) {
+  Words w = words_for(flavor, version);
+  std::string text = source_clause(w, host, port, user);
+  if (flavor == Flavor::MySQL)
+    text += mysql_has_replica_syntax(version) ? ", SOURCE_AUTO_POSITION=1" : ", MASTER_AUTO_POSITION=1";
+  else
+    text += ", MASTER_USE_GTID=slave_pos";
+  return with_secret(text, password);
+}
+
+SqlStatement change_source_position(Flavor flavor, const std::string& version, const std::string& host,
+                                    int port, const std::string& user, const std::string& password,
+                                    const BinlogPosition& at) {
+  Words w = words_for(flavor, version);
+  std::string text = source_clause(w, host, port, user) + ", " + w.log_file + "=" + quote_string(at.file) +
+                     ", " + w.log_pos + "=" + std::to_string(at.pos);
+  if (flavor == Flavor::MariaDB) text += ", MASTER_USE_GTID=no";
+  if (flavor == Flavor::MySQL)
+    text += mysql_has_replica_syntax(version) ? ", SOURCE_AUTO_POSITION=0" : ", MASTER_AUTO_POSITION=0";
+  return with_secret(text, password);
+}
+
+SqlStatement skip_one_event(Flavor flavor, const std::string& version) {
+  if (flavor == Flavor::MySQL && mysql_has_replica_syntax(version))
+    return SqlStatement::write("SET GLOBAL sql_replica_skip_counter = 1");
+  return SqlStatement::write("SET GLOBAL sql_slave_skip_counter = 1");
+}
+
+}  // namespace mhafb::sqlstmt

@@ -1,0 +1,60 @@
+// Step 2, bring the old master back: wait until its host answers over SSH; when the host is up but the
+// database does not answer SQL, start it once with the configured remote command; then wait for SQL.
+#include "sql/statements.hpp"
+#include "steps/step.hpp"
+
+namespace mhafb {
+
+StepOutcome bring_back_old_master(StepContext& ctx) {
+  const MhaServer* old = ctx.old_master();
+  if (!old) return StepOutcome::block("the old master is not in the MHA config", ctx.ack_hint());
+
+  // Check first: it may have come back since the snapshot.
+  if (ctx.io.sql(old->hostname, sqlstmt::server_facts()))
+    return StepOutcome::progress("old master " + old->hostname + " answers SQL again");
+
+  auto probe = ctx.io.probe_host(old->hostname);
+  if (!probe) {
+    const auto& e = probe.error();
+    if (e.kind == ErrorKind::HostKey || e.kind == ErrorKind::Auth)
+      return StepOutcome::block(
+          "cannot log in to old master " + old->hostname + " over SSH: " + e.message,
+          "verify the host key / client key (never accept a changed host key blindly), " + ctx.ack_hint());
+    return StepOutcome::wait("waiting for old master " + old->hostname + "'s host: " + e.message);
+  }
+  if (ctx.state.database_start_requested_at)
+    return StepOutcome::wait("host " + old->hostname +
+                             " is up and its database was started; waiting for SQL");
+  if (ctx.config.commands.start_database.empty())
+    return StepOutcome::wait("host " + old->hostname +
+                             " is up but its database does not answer, and no "
+                             "start_database command is configured; waiting for someone to start it");
+
+  CommandSpec start;
+  start.argv = ctx.config.commands.start_database;
+  start.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.config.timeouts.database_start);
+  start.mutates = true;
+  ctx.state.database_start_requested_at = ctx.io.now();
+  if (auto saved = ctx.io.save(); !saved)
+    return StepOutcome::retry("cannot persist state: " + saved.error().message);
+  auto ran = ctx.io.remote(old->hostname, start);
+  if (!ran) {
+    if (ran.error().kind == ErrorKind::HostKey || ran.error().kind == ErrorKind::Auth)
+      return StepOutcome::block(
+          "cannot run the start command on " + old->hostname + ": " + ran.error().message,
+          "fix SSH access to " + old->hostname + ", " + ctx.ack_hint());
+    ctx.state.database_start_requested_at.reset();
+    return StepOutcome::retry("starting the database on " + old->hostname +
+                              " failed: " + ran.error().message);
+  }
+  if (!ran->succeeded()) {
+    std::string err = ran->err.empty() ? ran->out : ran->err;
+    if (err.size() > 400) err = err.substr(err.size() - 400);
+    return StepOutcome::block("the start command " + start.display() + " on " + old->hostname +
+                                  " failed (exit " + std::to_string(ran->exit_code) + "): " + err,
+                              "start the database on " + old->hostname + " by hand, " + ctx.ack_hint());
+  }
+  return StepOutcome::progress("started the database on " + old->hostname + " with " + start.display());
+}
+
+}  // namespace mhafb

@@ -1,0 +1,104 @@
+// Audited SQL, commands and remote commands for steps.
+#include "steps/step_io.hpp"
+
+namespace mhafb {
+
+namespace {
+std::string ms(std::chrono::milliseconds d) {
+  return std::to_string(d.count());
+}
+}  // namespace
+
+StepIo::StepIo(const ClusterConfig& config, Ports ports, std::function<Status()> save,
+               std::function<void(AuditRecord&)> stamp)
+    : config_(config), ports_(ports), save_(std::move(save)), stamp_(std::move(stamp)) {}
+
+Endpoint StepIo::endpoint_of(const std::string& hostname) const {
+  const MhaServer* s = config_.mha.find_server(hostname);
+  if (!s) return Endpoint{hostname, 3306};
+  return Endpoint{s->sql_address(), s->port};
+}
+
+RemoteTarget StepIo::target_of(const std::string& hostname) const {
+  const MhaServer* s = config_.mha.find_server(hostname);
+  RemoteTarget t;
+  t.host = s ? s->ssh_address() : hostname;
+  t.port = config_.ssh.port.value_or(s ? s->ssh_port : 22);
+  t.user = !config_.ssh.user.empty() ? config_.ssh.user : (s && !s->ssh_user.empty() ? s->ssh_user : "root");
+  return t;
+}
+
+void StepIo::audit(AuditKind kind, AuditPriority priority, std::string message, std::string server,
+                   std::map<std::string, std::string> fields) {
+  AuditRecord r;
+  r.kind = kind;
+  r.priority = priority;
+  r.message = std::move(message);
+  r.server = std::move(server);
+  r.fields = std::move(fields);
+  if (stamp_) stamp_(r);
+  ports_.audit.record(r);
+}
+
+Result<ResultSet> StepIo::sql(const std::string& hostname, const SqlStatement& statement) {
+  auto started = ports_.clock.now();
+  auto result = ports_.sql.query(endpoint_of(hostname), statement);
+  if (statement.mutates) {
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(ports_.clock.now() - started);
+    if (result)
+      audit(AuditKind::Sql, AuditPriority::Notice, hostname + ": " + statement.audit_text, hostname,
+            {{"SQL", statement.audit_text}, {"DURATION_MS", ms(took)}});
+    else
+      audit(AuditKind::Sql, AuditPriority::Err,
+            hostname + ": " + statement.audit_text + " failed: " + result.error().message, hostname,
+            {{"SQL", statement.audit_text}, {"DURATION_MS", ms(took)}, {"ERROR", result.error().message}});
+  }
+  return result;
+}
+
+Result<CommandOutput> StepIo::local(const CommandSpec& spec) {
+  auto result = ports_.commands.run(spec);
+  if (!result) {
+    audit(AuditKind::Command, AuditPriority::Err,
+          spec.display() + " could not run: " + result.error().message, {},
+          {{"COMMAND", spec.display()}, {"ERROR", result.error().message}});
+    return result;
+  }
+  const auto& o = *result;
+  std::string how = o.timed_out     ? "timed out"
+                    : o.term_signal ? "killed by signal " + std::to_string(o.term_signal)
+                                    : "exit " + std::to_string(o.exit_code);
+  audit(AuditKind::Command, o.succeeded() ? AuditPriority::Info : AuditPriority::Warning,
+        spec.display() + ": " + how + " after " + ms(o.duration) + " ms", {},
+        {{"COMMAND", spec.display()},
+         {"EXIT_CODE", std::to_string(o.exit_code)},
+         {"DURATION_MS", ms(o.duration)}});
+  return result;
+}
+
+Result<CommandOutput> StepIo::remote(const std::string& hostname, const CommandSpec& spec) {
+  RemoteTarget t = target_of(hostname);
+  auto result = ports_.remote.run(t, spec);
+  if (!result) {
+    audit(AuditKind::RemoteCommand, AuditPriority::Err,
+          t.label() + ": " + spec.display() + " could not run: " + result.error().message, hostname,
+          {{"COMMAND", spec.display()}, {"ERROR", result.error().message}});
+    return result;
+  }
+  const auto& o = *result;
+  std::string how = o.timed_out     ? "timed out"
+                    : o.term_signal ? "killed by signal " + std::to_string(o.term_signal)
+                                    : "exit " + std::to_string(o.exit_code);
+  audit(AuditKind::RemoteCommand, o.succeeded() ? AuditPriority::Info : AuditPriority::Warning,
+        t.label() + ": " + spec.display() + ": " + how + " after " + ms(o.duration) + " ms", hostname,
+        {{"COMMAND", spec.display()},
+         {"EXIT_CODE", std::to_string(o.exit_code)},
+         {"DURATION_MS", ms(o.duration)}});
+  return result;
+}
+
+Status StepIo::probe_host(const std::string& hostname) {
+  return ports_.remote.probe(target_of(hostname), config_.ssh.connect_timeout);
+}
+
+}  // namespace mhafb

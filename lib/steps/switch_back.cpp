@@ -1,0 +1,279 @@
+// Step 7, switch back (after MaxScale's switchover: numbered sub-steps, a point of no return, an undo).
+//   a. check: the target is not already master; replication healthy (decided before this step)
+//   b. stop the MHA manager (the switch refuses while it runs)
+//   c. stop the companion service on the current master
+//   d. archive the failover flag into the state directory's history (its removal is what lets the
+//      restarted manager fail over again)
+//   -- last safe point: an abort or a failure before here undoes b-d --
+//   e. masterha_master_switch --master_state=alive (the point of no return)
+//   f. inspect both servers: success -> switched-back; anything else -> make sure a writable master
+//      exists (MHA rolls nothing back once writes were rejected), undo b-d, blocked.
+// Every sub-step checks before acting and records its progress, so a restart resumes exactly and the
+// switch never runs twice.
+#include <ctime>
+
+#include "core/decision.hpp"
+#include "mha/mha_tools.hpp"
+#include "mha/output_parsers.hpp"
+#include "sql/statements.hpp"
+#include "steps/step.hpp"
+
+namespace mhafb {
+
+namespace {
+
+struct Role {
+  bool answers = false;
+  bool read_only = true;
+  bool replica = false;
+  std::string source;
+  int source_port = 0;
+};
+
+Role read_role(StepContext& ctx, const std::string& host, const ServerSnapshot* snap) {
+  Role r;
+  auto facts = ctx.io.sql(host, sqlstmt::server_facts());
+  if (!facts) return r;
+  r.answers = true;
+  r.read_only = facts->get(0, "read_only").value_or("1") == "1";
+  Flavor flavor = snap ? snap->flavor : sqlstmt::flavor_of_version(facts->get(0, "version").value_or(""));
+  std::string version = facts->get(0, "version").value_or("");
+  auto rs = ctx.io.sql(host, sqlstmt::replica_status(flavor, version));
+  if (rs && !rs->empty()) {
+    r.source = rs->get(0, "Master_Host").value_or(rs->get(0, "Source_Host").value_or(""));
+    r.source_port =
+        std::atoi(rs->get(0, "Master_Port").value_or(rs->get(0, "Source_Port").value_or("0")).c_str());
+    r.replica = !r.source.empty();
+  }
+  return r;
+}
+
+bool is_source(const Role& r, const MhaServer& s) {
+  return r.replica && (r.source == s.hostname || (!s.ip.empty() && r.source == s.ip)) &&
+         r.source_port == s.port;
+}
+
+std::string stamp(TimePoint t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+bool manager_running(StepContext& ctx) {
+  auto status = ctx.io.local(mhatools::check_status(ctx.config));
+  if (!status) return false;
+  auto parsed = parse_check_status(status->combined(), status->exit_code);
+  // NOT_RUNNING (2) is the only code that says no manager holds the app.
+  return parsed.code != 2;
+}
+
+void run_companion(StepContext& ctx, const std::vector<std::string>& argv, const std::string& host,
+                   const char* what) {
+  if (argv.empty()) return;
+  CommandSpec spec;
+  spec.argv = argv;
+  spec.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.config.timeouts.tool);
+  auto r = ctx.io.remote(host, spec);
+  if (!r || !r->succeeded())
+    ctx.io.audit(AuditKind::Warning, AuditPriority::Warning,
+                 std::string("the companion ") + what + " command on " + host +
+                     " failed: " + (!r ? r.error().message : "exit " + std::to_string(r->exit_code)),
+                 host);
+}
+
+// Undoes b-d: the flag goes back where MHA left it, the manager runs again if we stopped it.
+std::string undo_preparation(StepContext& ctx, const MhaServer& current_master) {
+  std::string notes;
+  auto& st = ctx.state;
+  if (!st.archived_flag_path.empty()) {
+    auto moved = ctx.io.ports().files.move(st.archived_flag_path, ctx.config.mha.failover_complete_flag());
+    notes += moved ? "; the failover flag was put back"
+                   : "; the failover flag could not be put back: " + moved.error().message;
+    if (moved) st.archived_flag_path.clear();
+  }
+  run_companion(ctx, ctx.config.commands.companion_start, current_master.hostname, "start");
+  if (st.manager_stopped) {
+    auto started = ctx.io.local(mhatools::manager_start(ctx.config));
+    notes += (started && started->succeeded()) ? "; the MHA manager was started again"
+                                               : "; the MHA manager could not be started again";
+    st.manager_stopped = false;
+  }
+  st.switch_approved = false;
+  (void)ctx.io.save();
+  return notes;
+}
+
+}  // namespace
+
+StepOutcome switch_back(StepContext& ctx) {
+  const MhaServer* target = ctx.old_master();
+  const MhaServer* current = ctx.new_master();
+  if (!target || !current)
+    return StepOutcome::block("the failover's servers are not in the MHA config", ctx.ack_hint());
+  auto& st = ctx.state;
+  const ServerSnapshot* target_snap = ctx.snapshot.find(target->hostname);
+  const ServerSnapshot* current_snap = ctx.snapshot.find(current->hostname);
+
+  // Resume after a restart during the switch: inspect, never run it again.
+  if (st.switch_started) {
+    Role t = read_role(ctx, target->hostname, target_snap);
+    Role c = read_role(ctx, current->hostname, current_snap);
+    if (t.answers && !t.read_only && !t.replica) {
+      if (!c.answers || c.read_only) {
+        st.switch_started = false;
+        run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
+        return StepOutcome::transition(
+            ClusterState::SwitchedBack,
+            "the switch back had completed before the restart: " + target->hostname + " is master");
+      }
+    }
+    if (c.answers && !c.read_only && !c.replica) {
+      st.switch_started = false;
+      std::string notes = undo_preparation(ctx, *current);
+      return StepOutcome::block(
+          "a switch back was started before a restart and did not take effect; " + current->hostname +
+              " is still the writable master" + notes,
+          "check the manager log and both servers, " + ctx.ack_hint() + " to try again");
+    }
+    if (c.answers && c.read_only && !(t.answers && !t.read_only)) {
+      // Nobody writable: restore the master we had.
+      auto undo = ctx.io.sql(current->hostname, sqlstmt::set_read_only(false));
+      st.switch_started = false;
+      std::string notes = undo_preparation(ctx, *current);
+      return StepOutcome::block(
+          "a switch back was interrupted with no writable master; " + current->hostname +
+              (undo ? " was made writable again" : " could NOT be made writable: " + undo.error().message) +
+              notes,
+          "check both servers' data and roles, " + ctx.ack_hint());
+    }
+    return StepOutcome::block(
+        "a switch back was interrupted and the roles cannot be read (" + target->hostname +
+            (t.answers ? " answers" : " does not answer") + ", " + current->hostname +
+            (c.answers ? " answers" : " does not answer") + ")",
+        "check both servers by hand; make exactly one writable master, " + ctx.ack_hint());
+  }
+
+  // a. check first
+  if (target_snap && target_snap->acts_as_master())
+    return StepOutcome::block(
+        "the switch target " + target->hostname + " already acts as master",
+        "check the roles by hand (switching to the master makes it read-only and fails), " + ctx.ack_hint());
+  if (ctx.abort_requested) {
+    std::string notes = undo_preparation(ctx, *current);
+    return StepOutcome::transition(ClusterState::Validated,
+                                   "switch back aborted by the operator before it began" + notes);
+  }
+
+  // b. stop the manager
+  if (manager_running(ctx)) {
+    auto stop = ctx.io.local(mhatools::manager_stop(ctx.config));
+    st.manager_stopped = true;
+    (void)ctx.io.save();
+    if (!stop || manager_running(ctx)) {
+      std::string notes = undo_preparation(ctx, *current);
+      return StepOutcome::block(
+          "the MHA manager could not be stopped, and masterha_master_switch refuses to run "
+          "while it does" +
+              notes,
+          "stop the MHA manager for " + ctx.config.mha.app_name + " by hand, " + ctx.ack_hint());
+    }
+  }
+
+  // c. companion service leaves the current master
+  run_companion(ctx, ctx.config.commands.companion_stop, current->hostname, "stop");
+
+  // d. archive the flag
+  const std::string flag = ctx.config.mha.failover_complete_flag();
+  auto flag_info = ctx.io.ports().files.stat(flag);
+  if (flag_info && flag_info->exists) {
+    std::string dest =
+        ctx.state_dir + "/history/" + ctx.config.mha.app_name + ".failover.complete." + stamp(ctx.io.now());
+    auto moved = ctx.io.ports().files.move(flag, dest);
+    if (!moved) {
+      std::string notes = undo_preparation(ctx, *current);
+      return StepOutcome::block(
+          "the failover flag " + flag + " could not be archived: " + moved.error().message + notes,
+          "check the permissions of " + ctx.config.mha.manager_workdir + " and " + ctx.state_dir + ", " +
+              ctx.ack_hint());
+    }
+    st.archived_flag_path = dest;
+    ctx.io.audit(AuditKind::StepFinished, AuditPriority::Notice, "archived the failover flag to " + dest);
+  }
+
+  // last safe point
+  if (ctx.abort_requested) {
+    std::string notes = undo_preparation(ctx, *current);
+    return StepOutcome::transition(ClusterState::Validated,
+                                   "switch back aborted by the operator before the switch" + notes);
+  }
+
+  // e. the point of no return
+  st.switch_started = true;
+  if (auto saved = ctx.io.save(); !saved) {
+    st.switch_started = false;
+    std::string notes = undo_preparation(ctx, *current);
+    return StepOutcome::block(
+        "cannot persist state before the switch (" + saved.error().message + "); not switching" + notes,
+        "free the state directory " + ctx.state_dir + ", " + ctx.ack_hint());
+  }
+  auto spec = mhatools::switch_master_alive(ctx.config, *target);
+  auto started_at = ctx.io.now();
+  auto ran = ctx.io.local(spec);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.io.now() - started_at);
+  if (ctx.planning) {
+    st.switch_started = false;
+    return StepOutcome::progress("plan ends at the switch: its outcome decides what follows");
+  }
+  SwitchResult result;
+  if (ran) result = parse_master_switch(ran->combined(), ran->exit_code);
+
+  // f. inspect
+  Role t = read_role(ctx, target->hostname, target_snap);
+  Role c = read_role(ctx, current->hostname, current_snap);
+  bool target_is_master = t.answers && !t.read_only && !t.replica;
+  bool current_follows = c.answers && c.read_only && is_source(c, *target);
+  if (result.outcome == SwitchOutcome::Success && target_is_master && current_follows) {
+    st.switch_started = false;
+    run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
+    return StepOutcome::transition(ClusterState::SwitchedBack, "switched the master role back to " +
+                                                                   target->hostname + " in " +
+                                                                   std::to_string(took.count()) + " ms; " +
+                                                                   current->hostname + " replicates from it");
+  }
+  std::string what = !ran ? "masterha_master_switch could not run: " + ran.error().message
+                          : "masterha_master_switch: " + result.summary;
+  if (target_is_master) {
+    // The switch went through but left the old new master in an unexpected state: forward only.
+    st.switch_started = false;
+    run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
+    return StepOutcome::transition(ClusterState::SwitchedBack,
+                                   "switched the master role back to " + target->hostname + ", but " +
+                                       current->hostname + " does not replicate from it yet (" + what +
+                                       "); the restore step's check_repl will judge");
+  }
+  // Not switched: a writable master must exist. MHA rolls nothing back after write rejection began.
+  std::string undo_note;
+  if (c.answers && c.read_only && !is_source(c, *target)) {
+    auto undo = ctx.io.sql(current->hostname, sqlstmt::set_read_only(false));
+    undo_note = undo
+                    ? "; " + current->hostname + " was made writable again (read_only=0)"
+                    : "; " + current->hostname + " could NOT be made writable again: " + undo.error().message;
+  } else if (!c.answers) {
+    undo_note = "; " + current->hostname + " does not answer SQL: check it now";
+  } else {
+    undo_note = "; " + current->hostname + " stays the writable master";
+  }
+  // Re-fence the target if the failed switch left it writable while still a replica.
+  if (t.answers && !t.read_only) (void)ctx.io.sql(target->hostname, sqlstmt::set_read_only(true));
+  st.switch_started = false;
+  std::string notes = undo_preparation(ctx, *current);
+  return StepOutcome::block(
+      "the switch back to " + target->hostname + " failed (" + what + ")" + undo_note + notes,
+      "read the switch output in the journal, fix the cause, " + ctx.ack_hint() +
+          " and approve the failback again");
+}
+
+}  // namespace mhafb
