@@ -203,34 +203,58 @@ Result<std::map<OriginKey, std::uint64_t>> binlog_state_map(std::string_view tex
 
 }  // namespace
 
-Result<DivergenceReport> compare_mariadb_binlog_states(std::string_view old_state, std::string_view new_state,
-                                                       std::string_view old_master_label) {
-  auto old_m = binlog_state_map(old_state, "old master's");
+Result<DivergenceReport> compare_mariadb_gtid_states(const MariaDivergenceInput& in) {
+  auto old_m = binlog_state_map(in.old_binlog_state, "old master's");
   if (!old_m) return std::move(old_m).error();
-  auto new_m = binlog_state_map(new_state, "new master's");
+  auto new_m = binlog_state_map(in.new_binlog_state, "new master's");
   if (!new_m) return std::move(new_m).error();
+  auto slave_pos = parse_mariadb_gtid_list(in.new_slave_pos);
+  if (!slave_pos) {
+    Error e = std::move(slave_pos).error();
+    e.message = "new master's gtid_slave_pos: " + e.message;
+    return e;
+  }
+  // Per domain, how far the new master provably applied the old master's stream.
+  std::map<std::uint32_t, std::uint64_t> applied;
+  std::set<std::uint32_t> seen_domains;
+  for (const auto& g : *slave_pos) {
+    if (!seen_domains.insert(g.domain).second)
+      return Error::invalid("new master's gtid_slave_pos lists domain " + std::to_string(g.domain) +
+                            " twice; it holds one GTID per domain");
+    auto it = old_m->find(OriginKey{g.domain, g.server_id});
+    if (it != old_m->end() && it->second >= g.seq) applied[g.domain] = g.seq;
+  }
 
   DivergenceReport r;
   for (const auto& [key, old_seq] : *old_m) {
     if (old_seq == 0) continue;
+    std::uint64_t covered = 0;
+    bool known = false;
+    if (auto it = new_m->find(key); it != new_m->end()) {
+      covered = it->second;
+      known = true;
+    }
+    if (auto it = applied.find(key.first); it != applied.end()) {
+      covered = std::max(covered, it->second);
+      known = true;
+    }
+    if (known && covered >= old_seq) continue;
     ExtraTransactions x;
     x.origin = std::to_string(key.first) + "-" + std::to_string(key.second);
-    auto it = new_m->find(key);
-    if (it == new_m->end()) {
-      x.first = 1;
-      x.absent_on_new = true;
-    } else if (it->second < old_seq) {
-      x.first = it->second + 1;
-    } else {
-      continue;
-    }
+    x.first = known ? covered + 1 : 1;
     x.last = old_seq;
+    x.absent_on_new = !known;
     r.extra_count = saturating_add(r.extra_count, x.size());
     r.extra.push_back(std::move(x));
   }
   r.diverged = !r.extra.empty();
-  r.sentence = sentence_for(r, old_master_label, /*exact_count=*/false, old_m->size());
+  r.sentence = sentence_for(r, in.old_master_label, /*exact_count=*/false, old_m->size());
   return r;
+}
+
+Result<DivergenceReport> compare_mariadb_binlog_states(std::string_view old_state, std::string_view new_state,
+                                                       std::string_view old_master_label) {
+  return compare_mariadb_gtid_states({old_state, new_state, {}, old_master_label});
 }
 
 Result<DivergenceReport> compare_mariadb_binlog_states(std::string_view old_state,

@@ -41,8 +41,8 @@ struct ExtraTransactions {
   std::uint64_t first = 0;        // first sequence number (inclusive)
   std::uint64_t last = 0;         // last sequence number (inclusive)
   std::string to_string() const;  // "0-1-101..0-1-103" or "uuid:101-103" (one number when first == last)
-  // MariaDB only: the new master holds no GTID at all from this (domain, server_id), so nothing
-  // proves that any of them reached it and `first` is 1.
+  // MariaDB only: the new master holds no GTID at all from this (domain, server_id) and its
+  // gtid_slave_pos does not cover it, so nothing proves that any of them reached it: `first` is 1.
   bool absent_on_new = false;
   // last - first + 1, saturated at UINT64_MAX.
   std::uint64_t size() const;
@@ -57,7 +57,8 @@ struct DivergenceReport {
   std::uint64_t extra_count = 0;
 };
 
-// old_state/new_state: @@gtid_binlog_state of the old and the new master. Each (domain, server_id)
+// old_state/new_state: @@gtid_binlog_state of the old and the new master (binlog states only; see
+// compare_mariadb_gtid_states for a new master without log_slave_updates). Each (domain, server_id)
 // may appear once per state (a binlog state never repeats one; a repeated one is rejected).
 // For each (domain, server_id) in old_state whose sequence number exceeds new_state's, the extra
 // range is new_seq+1 .. old_seq. When new_state has no entry for it, the range is 1 .. old_seq
@@ -69,6 +70,22 @@ Result<DivergenceReport> compare_mariadb_binlog_states(std::string_view old_stat
 // Same, with the old master's name in the sentence ("old master 127.0.0.11 has ...").
 Result<DivergenceReport> compare_mariadb_binlog_states(std::string_view old_state, std::string_view new_state,
                                                        std::string_view old_master_label);
+
+// The full MariaDB test. A new master running with log_slave_updates=OFF (MariaDB's default) does not
+// write what it replicated into its own binary log, so its gtid_binlog_state lacks every transaction
+// it received from the old master; its @@gtid_slave_pos holds them instead (one GTID per domain: the
+// last one applied). A slave_pos GTID d-s'-p counts as proof that the new master applied the old
+// master's domain-d stream up to sequence number p, and so every old-master GTID in domain d with a
+// sequence number <= p, when the old master's binlog state shows it wrote or logged d-s' up to at
+// least p (the position came from the old master's stream, not from some other server's); that
+// relies on a domain's stream being in sequence-number order, which gtid_strict_mode guarantees.
+struct MariaDivergenceInput {
+  std::string_view old_binlog_state;  // old master's @@gtid_binlog_state
+  std::string_view new_binlog_state;  // new master's @@gtid_binlog_state
+  std::string_view new_slave_pos;     // new master's @@gtid_slave_pos; "" when not known
+  std::string_view old_master_label = "the old master";
+};
+Result<DivergenceReport> compare_mariadb_gtid_states(const MariaDivergenceInput& in);
 
 // MySQL gtid_executed sets. Keys are lower-case uuids ("uuid:tag" for MySQL 8.3 tagged GTIDs);
 // intervals are sorted, merged (overlapping and adjacent ones joined) and within 1 .. 2^63-1.

@@ -224,6 +224,65 @@ TEST(MariaDivergence, RepeatedOriginIsRejected) {
   EXPECT_NE(r.error().message.find("twice"), std::string::npos) << r.error().message;
 }
 
+// Measured on MariaDB 10.11 with log_slave_updates=OFF (the default): after an online switch from
+// server 203 to 204, 204's binlog state was "0-204-1" and its gtid_slave_pos "0-203-10" while 203's
+// binlog state was "0-203-10". The binlog states alone claim all of 203's transactions are missing.
+TEST(MariaDivergence, SlavePosCoversWhatTheNewMasterReplicatedWithoutLogSlaveUpdates) {
+  auto binlog_only = compare_mariadb_binlog_states("0-203-10", "0-204-1");
+  ASSERT_TRUE(binlog_only.ok());
+  EXPECT_TRUE(binlog_only->diverged);
+
+  auto r = compare_mariadb_gtid_states({"0-203-10", "0-204-1", "0-203-10"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->diverged) << r->sentence;
+}
+
+TEST(MariaDivergence, SlavePosBehindLeavesTheTail) {
+  // The old master wrote 11 and 12 after the new master's last applied GTID (0-203-10).
+  auto r = compare_mariadb_gtid_states({"0-203-12", "0-204-50", "0-203-10", "old master 127.0.0.11"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->diverged);
+  ASSERT_EQ(r->extra.size(), 1u);
+  EXPECT_EQ(r->extra[0].to_string(), "0-203-11..0-203-12");
+  EXPECT_FALSE(r->extra[0].absent_on_new);
+  EXPECT_EQ(r->sentence,
+            "old master 127.0.0.11 has up to 2 transactions the new master lacks: 0-203-11..0-203-12");
+}
+
+TEST(MariaDivergence, SlavePosCoversOtherOriginsEarlierInTheSameDomain) {
+  // Stream of the old master (server 1) in domain 0: ...0-3-40 (logged from server 3), 0-1-41..0-1-60.
+  // The new master applied it up to 0-1-60: server 3's transactions up to 40 came with it.
+  auto r = compare_mariadb_gtid_states({"0-1-60,0-3-40", "0-2-70", "0-1-60"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->diverged) << r->sentence;
+}
+
+TEST(MariaDivergence, SlavePosFromAnotherServersStreamProvesNothing) {
+  // The new master's slave position names server 5, which the old master never logged up to 900:
+  // it came from another stream, so it cannot vouch for the old master's transactions.
+  auto r = compare_mariadb_gtid_states({"0-1-100", "0-2-10", "0-5-900"});
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->diverged);
+  EXPECT_TRUE(r->extra[0].absent_on_new);
+  EXPECT_EQ(r->extra[0].to_string(), "0-1-1..0-1-100");
+}
+
+TEST(MariaDivergence, SlavePosOnlyCoversItsOwnDomain) {
+  auto r = compare_mariadb_gtid_states({"0-1-10,1-1-5", "", "0-1-10"});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->extra.size(), 1u);
+  EXPECT_EQ(r->extra[0].to_string(), "1-1-1..1-1-5");
+}
+
+TEST(MariaDivergence, BadSlavePosIsAnError) {
+  auto r = compare_mariadb_gtid_states({"0-1-10", "", "0-1-x"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message.rfind("new master's gtid_slave_pos", 0), 0u) << r.error().message;
+  auto d = compare_mariadb_gtid_states({"0-1-10", "", "0-1-3,0-2-4"});
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().message.find("twice"), std::string::npos) << d.error().message;
+}
+
 // ------------------------------------------------------------------ MySQL sets
 
 TEST(MysqlGtidSet, ParsesIntervalsAndNormalizes) {
