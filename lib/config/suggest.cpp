@@ -47,7 +47,7 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   return m.empty() ? std::string() : " (did you mean \"" + m + "\"?)";
 }
 
-std::string quoted(std::string_view s, size_t max) {
+std::string quoted_value(std::string_view s, size_t max) {
   std::string out = "\"";
   size_t n = 0;
   for (char c : s) {

@@ -16,6 +16,6 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 // `s` in double quotes, shortened to `max` bytes, control bytes shown as \xNN.
-std::string quoted(std::string_view s, size_t max = 80);
+std::string quoted_value(std::string_view s, size_t max = 80);
 
 }  // namespace mhafb

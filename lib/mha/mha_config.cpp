@@ -300,7 +300,7 @@ class Parser {
         if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
       pt.v = up;
       if (up != "CONNECT" && up != "SELECT" && up != "INSERT")
-        add_at(pt.origin, "ping_type", "CONNECT, SELECT or INSERT", quoted(up));
+        add_at(pt.origin, "ping_type", "CONNECT, SELECT or INSERT", quoted_value(up));
     }
     check_positive_int("ping_interval", out["ping_interval"]);
 
@@ -333,7 +333,7 @@ class Parser {
 
  private:
   static std::string found_at(const std::string& value, const MhaOrigin& o) {
-    std::string s = quoted(value);
+    std::string s = quoted_value(value);
     if (o.line > 0) s += " at line " + std::to_string(o.line);
     return s;
   }
