@@ -85,7 +85,8 @@ class FailoverResult:
     new: str
     rc: Optional[int]            # the MHA tool's exit code (None if the manager was not our child)
     seconds: float               # from the SIGKILL of the dead master to the tool's exit
-    flag_exists: bool            # <workdir>/app1.failover.complete
+    flag_exists: bool            # <workdir>/app1.failover.complete exists after the run
+    flag_written: bool           # ... and was (re)written by this failover (a stale flag makes MHA refuse)
     new_master_writable: bool    # read_only=0 on the new master
     dead_master_ssh_reachable: bool
     completed_text: bool         # "Master failover to ... completed successfully." in the log
@@ -407,7 +408,7 @@ class Lab:
                 f"# sshd of lab host {h.name} (generated)",
                 f"ListenAddress {h.ip}:{h.ssh_port}",
                 f"HostKey {ssh / f'host-{h.name}_ed25519'}",
-                f"PidFile {self.path('run', f'sshd-{h.name}.self.pid')}",
+                f"PidFile {ssh / f'sshd-{h.name}.self.pid'}",
                 f"AuthorizedKeysFile {ssh / 'authorized_keys'}",
                 "PermitRootLogin prohibit-password",
                 "PubkeyAuthentication yes",
@@ -795,6 +796,7 @@ class Lab:
         elif self.manager_running():
             raise LabError("masterha_manager runs; stop it before a master_switch failover")
         log_start = self.manager_log.stat().st_size if self.manager_log.exists() else 0
+        flag_before = self.failover_flag.stat().st_mtime_ns if self.failover_flag.exists() else None
         diverged = new_gtid = ""
         if diverge_rows:
             self.wait_replica_synced(n.name, d.name)
@@ -824,7 +826,9 @@ class Lab:
             writable = False
         return FailoverResult(
             mode=mode, dead=d.name, new=n.name, rc=rc, seconds=round(seconds, 3),
-            flag_exists=self.failover_flag.exists(), new_master_writable=writable,
+            flag_exists=self.failover_flag.exists(),
+            flag_written=self.failover_flag.exists() and self.failover_flag.stat().st_mtime_ns != flag_before,
+            new_master_writable=writable,
             dead_master_ssh_reachable="is not SSH reachable" not in text,
             completed_text=f"Master failover to {n.ip}({n.ip}:{n.db_port}) completed successfully." in text,
             log_path=str(log_path), diverged_gtid=diverged, new_master_gtid=new_gtid)
@@ -860,7 +864,7 @@ class Lab:
         for f in ("stop", "summary.json", "acks.txt"):
             (wdir / f).unlink(missing_ok=True)
         argv = [sys.executable, str(_HERE / "lab.py"), "writer", "--dir", str(self.dir),
-                "--interval-ms", str(interval_ms)]
+                "--out", str(wdir), "--interval-ms", str(interval_ms)]
         env = self._base_env()
         proc = lab_proc.spawn_detached(argv, self.pidfile("writer"), wdir / "writer.log", env)
         self._track(proc)
@@ -1031,7 +1035,7 @@ def _dispatch(lab: Lab, a) -> int:
     if c == "failover":
         r = lab.failover(mode=a.mode, dead=a.dead, ssh_down=a.ssh_down, diverge_rows=a.diverge)
         _json_print(asdict(r))
-        return 0 if r.flag_exists and r.new_master_writable else 1
+        return 0 if r.flag_written and r.new_master_writable else 1
     if c == "rejoin":
         lab.rejoin_gtid(a.old_master)
         print(f"{lab.host(a.old_master).name} replicates from {lab.other(a.old_master).name} (GTID)")
