@@ -27,25 +27,25 @@ struct ReplicaStatus {
   std::string source_host;
   int source_port = 0;
   std::string source_user;
-  bool io_running = false;    // Slave_IO_Running = Yes
-  bool io_connecting = false; // Slave_IO_Running = Connecting
+  bool io_running = false;     // Slave_IO_Running = Yes
+  bool io_connecting = false;  // Slave_IO_Running = Connecting
   bool sql_running = false;
   std::optional<std::int64_t> seconds_behind;  // NULL when the SQL thread is stopped
   int last_io_errno = 0;
   std::string last_io_error;
   int last_sql_errno = 0;
   std::string last_sql_error;
-  bool using_gtid = false;             // Using_Gtid != No
-  std::string gtid_io_pos;             // MariaDB Gtid_IO_Pos
-  BinlogPosition source_read;          // Master_Log_File / Read_Master_Log_Pos
-  BinlogPosition source_executed;      // Relay_Master_Log_File / Exec_Master_Log_Pos
+  bool using_gtid = false;         // Using_Gtid != No
+  std::string gtid_io_pos;         // MariaDB Gtid_IO_Pos
+  BinlogPosition source_read;      // Master_Log_File / Read_Master_Log_Pos
+  BinlogPosition source_executed;  // Relay_Master_Log_File / Exec_Master_Log_Pos
 };
 
 struct ServerSnapshot {
   std::string hostname;  // MHA `hostname`
   int port = 3306;
   bool sql_reachable = false;
-  std::string sql_error;           // why not, when not
+  std::string sql_error;               // why not, when not
   std::optional<bool> host_reachable;  // SSH probe result when one was made this tick
   std::string host_error;
   std::string version;

@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "exec/ssh_known_hosts.hpp"
+#include "exec/unique_fd.hpp"
 
 namespace mhafb::ssh {
 namespace {
@@ -39,27 +40,12 @@ long long elapsed_ms(Clock::time_point since) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - since).count();
 }
 
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  ~FdGuard() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
 Error auth_error(std::string message) {
   return Error{ErrorKind::Auth, std::move(message), 0};
 }
 
 // Non-blocking connect to every address of the target in turn until one answers or `deadline`.
-Result<int> tcp_connect(const RemoteTarget& target, Clock::time_point deadline) {
+Result<UniqueFd> tcp_connect(const RemoteTarget& target, Clock::time_point deadline) {
   const auto started = Clock::now();
   const std::string where = target.host + ":" + std::to_string(target.port);
   addrinfo hints{};
@@ -75,7 +61,7 @@ Result<int> tcp_connect(const RemoteTarget& target, Clock::time_point deadline) 
 
   std::string last_failure = "no address";
   for (const addrinfo* ai = addresses.get(); ai != nullptr; ai = ai->ai_next) {
-    FdGuard fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
+    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
     if (fd.get() < 0) {
       last_failure = std::strerror(errno);
       continue;
@@ -108,7 +94,7 @@ Result<int> tcp_connect(const RemoteTarget& target, Clock::time_point deadline) 
     }
     const int one = 1;
     (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd.release();
+    return fd;
   }
   return Error::unreachable("cannot connect to SSH at " + where + ": " + last_failure);
 }
@@ -152,14 +138,14 @@ Result<std::unique_ptr<Connection>> Connection::open(const RemoteTarget& target,
 
   auto fd = tcp_connect(target, std::min(deadline, started + options.connect_timeout));
   if (!fd) return std::move(fd).error();
-  conn->fd_ = *fd;
+  conn->fd_ = std::move(*fd);
 
   const std::string preference = known_hosts->hostkey_preference(target.host, target.port);
   if (libssh2_session_method_pref(conn->session_, LIBSSH2_METHOD_HOSTKEY, preference.c_str()) != 0)
     return Error::failed("libssh2 supports none of the host key algorithms " + preference);
 
   for (;;) {
-    const int rc = libssh2_session_handshake(conn->session_, conn->fd_);
+    const int rc = libssh2_session_handshake(conn->session_, conn->fd_.get());
     if (rc == 0) break;
     if (rc != LIBSSH2_ERROR_EAGAIN) {
       const std::string detail = conn->last_error();
@@ -224,7 +210,7 @@ Connection::~Connection() {
     }
     (void)rc;
   }
-  if (fd_ >= 0) ::close(fd_);
+  // fd_ closes after this body: libssh2 never closes the socket itself.
 }
 
 bool Connection::wait(Clock::time_point deadline) const {
@@ -232,16 +218,21 @@ bool Connection::wait(Clock::time_point deadline) const {
   short events = 0;
   if ((directions & LIBSSH2_SESSION_BLOCK_INBOUND) != 0) events |= POLLIN;
   if ((directions & LIBSSH2_SESSION_BLOCK_OUTBOUND) != 0) events |= POLLOUT;
-  // No direction reported: libssh2 may be able to continue at once; look again soon.
-  const int cap_ms = events == 0 ? 10 : 60'000;
-  if (events == 0) events = POLLIN;
+  if (events == 0) {
+    // No direction reported: libssh2 may be able to go on at once; look again shortly.
+    const int ms = poll_timeout_ms(deadline);
+    if (ms == 0) return false;
+    pollfd p{fd_.get(), POLLIN, 0};
+    (void)::poll(&p, 1, std::min(ms, 10));
+    return true;
+  }
   for (;;) {
     const int ms = poll_timeout_ms(deadline);
     if (ms == 0) return false;
-    pollfd p{fd_, events, 0};
-    const int rc = ::poll(&p, 1, std::min(ms, cap_ms));
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc != 0 || cap_ms != 60'000) return true;
+    pollfd p{fd_.get(), events, 0};
+    const int rc = ::poll(&p, 1, ms);
+    if (rc > 0) return true;                    // ready, or an error libssh2 will now report
+    if (rc < 0 && errno != EINTR) return true;  // likewise
   }
 }
 
@@ -254,7 +245,7 @@ std::string Connection::last_error() const {
 }
 
 void Connection::abort() {
-  if (fd_ >= 0 && !aborted_) ::shutdown(fd_, SHUT_RDWR);
+  if (fd_.valid() && !aborted_) ::shutdown(fd_.get(), SHUT_RDWR);
   aborted_ = true;
 }
 

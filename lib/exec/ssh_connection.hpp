@@ -12,10 +12,12 @@
 #include <libssh2.h>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 
 #include "common/result.hpp"
+#include "exec/unique_fd.hpp"
 #include "ports/remote_shell_port.hpp"
 
 namespace mhafb::ssh {
@@ -27,6 +29,9 @@ struct ClientOptions {
   std::string identity_file;     // ed25519 (or ECDSA) private key, without passphrase
   std::string known_hosts_file;  // OpenSSH format; hashed names are fine
   std::chrono::milliseconds connect_timeout{5'000};
+  // Bytes kept per stream of a command's output, as for local commands (ProcessRunnerOptions): the
+  // tail is kept, and the remote side is always read to the end so it never stalls.
+  std::size_t max_output_bytes = 4 * 1024 * 1024;
 };
 
 class Connection {
@@ -64,7 +69,7 @@ class Connection {
 
  private:
   RemoteTarget target_;
-  int fd_ = -1;
+  UniqueFd fd_;
   LIBSSH2_SESSION* session_ = nullptr;
   bool handshake_done_ = false;
   bool aborted_ = false;

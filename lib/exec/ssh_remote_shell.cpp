@@ -3,27 +3,54 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <memory>
 #include <utility>
+
+#include "exec/process_runner.hpp"
 
 namespace mhafb {
 namespace {
 
 using ssh::Clock;
 
-struct Capture {
-  std::string data;
-  std::size_t dropped = 0;
+// Keeps the last `cap` bytes of a stream, like the local ProcessRunner (tools print their verdict
+// last), and marks a cut the same way so ProcessRunner::truncated() recognises it.
+class TailCapture {
+ public:
+  explicit TailCapture(std::size_t cap) : cap_(std::max<std::size_t>(cap, 1)) {}
 
   void add(const char* bytes, std::size_t n) {
-    const std::size_t keep = std::min(n, kSshOutputLimit - std::min(kSshOutputLimit, data.size()));
-    data.append(bytes, keep);
-    dropped += n - keep;
+    data_.append(bytes, n);
+    if (data_.size() > 2 * cap_ + 64 * 1024) compact();
   }
+
   std::string finish() && {
-    if (dropped > 0) data += "\n[" + std::to_string(dropped) + " more bytes of output were not kept]\n";
-    return std::move(data);
+    compact();
+    if (dropped_ == 0) return std::move(data_);
+    // Start at a whole line when one begins in the kept text: parsers read lines.
+    const auto nl = data_.find('\n');
+    if (nl != std::string::npos && nl + 1 < data_.size()) {
+      dropped_ += nl + 1;
+      data_.erase(0, nl + 1);
+    }
+    std::string out(ProcessRunner::kTruncationMarker);
+    out += std::to_string(dropped_) + " bytes dropped]\n";
+    out += data_;
+    return out;
   }
+
+ private:
+  void compact() {
+    if (data_.size() <= cap_) return;
+    const std::size_t drop = data_.size() - cap_;
+    dropped_ += drop;
+    data_.erase(0, drop);
+  }
+
+  std::size_t cap_;
+  std::string data_;
+  std::uint64_t dropped_ = 0;
 };
 
 // OpenSSH sends the signal name without "SIG" (RFC 4254 6.10); other servers may keep it.
@@ -50,8 +77,13 @@ enum class Ending { Completed, TimedOut, Lost };
 
 class RunningCommand {
  public:
-  RunningCommand(ssh::Connection& connection, ssh::Channel& channel, Clock::time_point deadline)
-      : connection_(connection), channel_(channel), deadline_(deadline) {}
+  RunningCommand(ssh::Connection& connection, ssh::Channel& channel, Clock::time_point deadline,
+                 std::size_t max_output_bytes)
+      : connection_(connection),
+        channel_(channel),
+        deadline_(deadline),
+        out_(max_output_bytes),
+        err_(max_output_bytes) {}
 
   Ending finish(CommandOutput& output) {
     // The local runner gives commands /dev/null as stdin; EOF right away is the same promise.
@@ -140,8 +172,8 @@ class RunningCommand {
   ssh::Connection& connection_;
   ssh::Channel& channel_;
   Clock::time_point deadline_;
-  Capture out_;
-  Capture err_;
+  TailCapture out_;
+  TailCapture err_;
   Ending ending_ = Ending::Completed;
   std::string lost_reason_;
 };
@@ -175,6 +207,8 @@ Result<CommandOutput> SshRemoteShell::run(const RemoteTarget& target, const Comm
   const auto started = Clock::now();
   const auto deadline = started + spec.timeout;
   if (spec.argv.empty()) return Error::invalid("no command given to run on " + target.label());
+  if (spec.timeout <= std::chrono::milliseconds::zero())
+    return Error::invalid("no time allowed for `" + spec.display() + "` on " + target.label());
   for (const auto& arg : spec.argv) {
     if (arg.find('\0') != std::string::npos)
       return Error::invalid("an argument of the command for " + target.label() + " contains a NUL byte");
@@ -206,7 +240,7 @@ Result<CommandOutput> SshRemoteShell::run(const RemoteTarget& target, const Comm
   }
 
   CommandOutput output;
-  RunningCommand command(conn, channel, deadline);
+  RunningCommand command(conn, channel, deadline, options_.max_output_bytes);
   const Ending ending = command.finish(output);
   output.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   switch (ending) {
@@ -225,6 +259,8 @@ Result<CommandOutput> SshRemoteShell::run(const RemoteTarget& target, const Comm
 }
 
 Status SshRemoteShell::probe(const RemoteTarget& target, std::chrono::milliseconds timeout) {
+  if (timeout <= std::chrono::milliseconds::zero())
+    return Error::invalid("no time allowed to probe SSH on " + target.label());
   auto connection = ssh::Connection::open(target, options_, Clock::now() + timeout);
   if (!connection) return std::move(connection).error();
   return {};

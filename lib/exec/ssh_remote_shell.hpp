@@ -8,14 +8,19 @@
 // rebuilds exactly the original argv, with no expansion, globbing or word splitting. This needs a
 // POSIX-compatible login shell for the remote user (sh, bash, dash, ksh, zsh) — csh and fish
 // interpret the quoting differently. Arguments cannot contain NUL bytes. No environment variables
-// are sent, and no pty is requested (stderr stays separate, nothing is echoed).
+// are sent, and no pty is requested (stderr stays separate, nothing is echoed). Note that Debian's
+// bash sources the user's ~/.bashrc for commands started by sshd: whatever it prints lands in the
+// output, and whatever it runs adds to each call's time.
 //
-// Results. Errors before the command starts: Unreachable (no TCP, or the connection ended during
-// the handshake), HostKey (unknown, changed or revoked host key — never bypassed), Auth, Timeout,
-// Failed, Invalid (empty argv, NUL in an argument, a non-empty spec.env). Once the command runs, the answer
-// is a CommandOutput: exit_code, or term_signal with exit_code -1 when the remote command died by a signal
-// (term_signal -1 when the server named a signal this side does not know), or timed_out = true with whatever
-// output arrived before spec.timeout.
+// Results. Errors before the command starts: Unreachable (no TCP connection within
+// connect_timeout, or the server hung up during the handshake), Timeout (spec.timeout passed during
+// the handshake, login or channel setup — e.g. a server that accepts TCP but never speaks), HostKey
+// (unknown, changed or revoked host key — never bypassed), Auth, Failed, Invalid (empty argv, NUL in
+// an argument, a non-empty spec.env, no time). Once the command runs, the answer is a CommandOutput:
+// exit_code; or term_signal with exit_code -1 when the remote command died by a signal (term_signal
+// -1 for a signal name this side does not know); or timed_out = true with the output that arrived
+// before spec.timeout. A connection lost while the command ran is Failed: its outcome is unknown.
+// Output beyond ClientOptions::max_output_bytes per stream is cut like the local ProcessRunner's.
 //
 // On a deadline the connection is dropped. sshd then closes the command's pipes but does not kill
 // it (libssh2 1.10 cannot send the "signal" channel request and no pty means no SIGHUP): a remote
@@ -34,10 +39,6 @@
 namespace mhafb {
 
 using SshClientOptions = ssh::ClientOptions;
-
-// Bytes kept per stream (stdout, stderr); the rest is read and discarded so the remote side never
-// stalls, and a line saying how much was dropped is appended.
-inline constexpr std::size_t kSshOutputLimit = 1024 * 1024;
 
 // 'arg' for a POSIX shell: the whole argument in single quotes, each ' as '\''.
 std::string posix_shell_quote(std::string_view arg);

@@ -40,12 +40,17 @@ StepOutcome divergence_gate(StepContext& ctx) {
   DivergenceReport report;
   std::string method;
   if (old->flavor == Flavor::MariaDB && !old->gtid_binlog_state.empty()) {
-    auto r = compare_mariadb_binlog_states(old->gtid_binlog_state, neu->gtid_binlog_state);
+    MariaDivergenceInput in;
+    in.old_binlog_state = old->gtid_binlog_state;
+    in.new_binlog_state = neu->gtid_binlog_state;
+    in.new_slave_pos = neu->gtid_slave_pos;
+    std::string label = "old master " + old->hostname;
+    in.old_master_label = label;
+    auto r = compare_mariadb_gtid_states(in);
     if (!r)
-      return StepOutcome::block(
-          "cannot compare the GTID states of " + old->hostname + " and " + neu->hostname + ": " +
-              r.error().message,
-          "compare them by hand (SELECT @@gtid_binlog_state on both), " + ctx.ack_hint());
+      return StepOutcome::block("cannot compare the GTID states of " + old->hostname + " and " + neu->hostname + ": " +
+                                    r.error().message,
+                                "compare them by hand (SELECT @@gtid_binlog_state on both), " + ctx.ack_hint());
     report = *r;
     method = "gtid_binlog_state";
   } else if (old->flavor == Flavor::MySQL && !old->gtid_executed.empty()) {

@@ -59,13 +59,19 @@ TEST(Fsm, EveryStateButHealthyAndBlockedCanBlock) {
 }
 
 TEST(Fsm, BlockedLeavesOnlyByAcknowledge) {
-  for (const auto& t : transition_table())
-    if (t.from == ClusterState::Blocked) EXPECT_EQ(t.step, StepId::Acknowledge);
+  for (const auto& t : transition_table()) {
+    if (t.from == ClusterState::Blocked) {
+      EXPECT_EQ(t.step, StepId::Acknowledge);
+    }
+  }
 }
 
 TEST(Fsm, TheSwitchOnlyFromValidated) {
-  for (const auto& t : transition_table())
-    if (t.step == StepId::SwitchBack) EXPECT_EQ(t.from, ClusterState::Validated) << "never a switch without validation";
+  for (const auto& t : transition_table()) {
+    if (t.step == StepId::SwitchBack) {
+      EXPECT_EQ(t.from, ClusterState::Validated) << "never a switch without validation";
+    }
+  }
   EXPECT_FALSE(transition_allowed(ClusterState::SlaveRejoined, ClusterState::SwitchedBack));
   EXPECT_FALSE(transition_allowed(ClusterState::Degraded, ClusterState::SwitchedBack));
 }
