@@ -1,0 +1,72 @@
+// Client (see the header).
+#include "client.hpp"
+
+namespace mhafb::ctl {
+
+Failure failure_from(const sdbus::Error& e) {
+  const std::string& name = e.getName();
+  const std::string& msg = e.getMessage();
+  if (name.rfind(kErrorPrefix, 0) == 0) {
+    if (name == std::string(kErrorPrefix) + "UnknownCluster") return {kUnknownCluster, msg};
+    return {kFailed, msg};
+  }
+  if (name == "org.freedesktop.DBus.Error.AccessDenied")
+    return {kDenied, "Access denied: " + msg +
+                         " (calling mha-failbackd's methods needs root or the mha-failback group)"};
+  if (name == "org.freedesktop.DBus.Error.ServiceUnknown" ||
+      name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+    return {kUnreachable, "mha-failbackd is not running on this bus (" + msg + ")"};
+  if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Disconnected" ||
+      name == "org.freedesktop.DBus.Error.NoServer" || name == "org.freedesktop.DBus.Error.FileNotFound" ||
+      name == "org.freedesktop.DBus.Error.TimedOut" || name.rfind("System.Error.", 0) == 0)
+    return {kUnreachable, "Cannot talk to mha-failbackd: " + msg};
+  if (name == "org.freedesktop.DBus.Error.UnknownObject") return {kUnknownCluster, "No such cluster: " + msg};
+  return {kFailed, msg.empty() ? name : msg};
+}
+
+Client::Client(const std::string& bus) {
+  if (bus == "system")
+    connection_ = sdbus::createSystemBusConnection();
+  else if (bus == "session")
+    connection_ = sdbus::createSessionBusConnection();
+  else
+    connection_ = sdbus::createSessionBusConnectionWithAddress(bus);
+}
+
+std::unique_ptr<sdbus::IProxy> Client::proxy(const std::string& path) {
+  return sdbus::createProxy(*connection_, kBusName, path);
+}
+
+std::vector<ClusterInfo> Client::clusters() {
+  auto p = proxy(kManagerPath);
+  std::vector<sdbus::Struct<std::string, sdbus::ObjectPath>> list;
+  p->callMethod("ListClusters").onInterface(kManagerInterface).storeResultsTo(list);
+  std::vector<ClusterInfo> out;
+  for (const auto& s : list)
+    out.push_back({s.get<0>(), s.get<1>()});
+  return out;
+}
+
+ClusterInfo Client::find(const std::string& name) {
+  auto all = clusters();
+  std::string known;
+  for (const auto& c : all) {
+    if (c.name == name) return c;
+    known += (known.empty() ? "" : ", ") + c.name;
+  }
+  throw Failure{kUnknownCluster, "No cluster named '" + name + "' is supervised" +
+                                     (known.empty() ? std::string(" (none is configured).")
+                                                    : " (supervised: " + known + ").")};
+}
+
+std::map<std::string, sdbus::Variant> Client::properties(const std::string& path) {
+  auto p = proxy(path);
+  std::map<std::string, sdbus::Variant> props;
+  p->callMethod("GetAll")
+      .onInterface("org.freedesktop.DBus.Properties")
+      .withArguments(std::string(kClusterInterface))
+      .storeResultsTo(props);
+  return props;
+}
+
+}  // namespace mhafb::ctl
