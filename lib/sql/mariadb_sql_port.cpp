@@ -233,11 +233,18 @@ Attempt statement_error(const CallContext& ctx, MYSQL* m, Clock::time_point star
     a.connection_lost = true;
     // A write that failed (2006) never delivered the statement; a lost read (2013) may have.
     a.may_have_run = code != CR_SERVER_GONE_ERROR;
-    const unsigned int timeout = whole_seconds(ctx.options.read_timeout);
-    if (took_the_whole_timeout(start, timeout)) {
+    const unsigned int read_timeout = whole_seconds(ctx.options.read_timeout);
+    const unsigned int write_timeout = whole_seconds(ctx.options.write_timeout);
+    if (took_the_whole_timeout(start, read_timeout)) {
+      a.error =
+          ctx.make(ErrorKind::Timeout,
+                   ctx.label() + ": no answer within the read timeout of " + std::to_string(read_timeout) +
+                       " s (the statement may still be running on the server): " + what,
+                   0);
+    } else if (took_the_whole_timeout(start, write_timeout)) {
       a.error = ctx.make(ErrorKind::Timeout,
-                         ctx.label() + ": no answer within the read timeout of " + std::to_string(timeout) +
-                             " s (the statement may still be running on the server): " + what,
+                         ctx.label() + ": the statement could not be sent within the write timeout of " +
+                             std::to_string(write_timeout) + " s: " + what,
                          0);
     } else {
       a.error = ctx.make(ErrorKind::Unreachable, ctx.label() + ": connection lost: " + what, 0);

@@ -1,16 +1,26 @@
 // MariaDbSqlPort: the production SqlPort over MariaDB Connector/C 3.3 (blocking API).
 //
 // Blocking calls with connect/read/write timeouts are the simple robust choice for the handful of
-// servers a cluster has: a caller waits at most about one timeout per call. One connection per
-// endpoint is cached and reused; each has its own mutex, so a hung server only blocks callers that
-// talk to that server. A stale cached connection (the server restarted, killed it, or closed it
-// for idleness) is noticed before use and replaced; a connection lost during a call is replaced
-// and the call retried once when that cannot run a statement twice. MYSQL_OPT_RECONNECT is never
-// used: it would silently drop session state.
+// servers a cluster has. A call fails within about one connect timeout plus one read timeout when
+// the server hangs (a retry, when one happens, follows a fast failure), plus the time of calls to the
+// same server queued before it. The class is thread-safe; the library is initialised once per
+// process (mysql_library_init) and once per calling thread (mysql_thread_init, ended when the thread
+// exits).
+//
+// One connection per endpoint is cached and reused; each has its own mutex, so a hung server only
+// blocks callers that talk to that server. A stale cached connection (the server restarted, killed
+// it, or closed it for idleness) is noticed before use and replaced, so even a write then goes
+// through. A connection lost during a call is dropped and the call retried once on a new one only
+// when that cannot run a statement twice (a read, or a write that never left). A timeout is never
+// retried, and a mutating statement that timed out or lost its connection may have been applied:
+// the error says so. MYSQL_OPT_RECONNECT is never used: it would silently drop session state.
 //
 // Sessions never run with sql_mode NO_BACKSLASH_ESCAPES: the port removes it after connecting and
 // again before any statement if a previous statement turned it on, because sql_quote's literals
 // rely on backslash escapes.
+//
+// Host names are resolved by the library's blocking getaddrinfo(), which no timeout bounds: configure
+// addresses, or names the local resolver answers at once (/etc/hosts).
 //
 // The password is kept only to connect; it never appears in an Error message (it is scrubbed from
 // every message as a second line of defence) and is never logged.
