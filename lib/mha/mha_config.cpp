@@ -212,7 +212,9 @@ class Parser {
   void collect_secrets(const TinyDocument& doc) {
     for (const auto& [name, section] : doc.sections)
       for (const auto& [key, val] : section.keys) {
-        bool secretish = key.find("pass") != std::string::npos || key.find("pw") != std::string::npos;
+        // An unknown name may be a misspelt password ("pasword"): its value counts as one too.
+        bool secretish =
+            key.find("pas") != std::string::npos || key.find("pw") != std::string::npos || !is_param(key);
         if (!secretish || val.value.empty()) continue;
         detail_.secrets.push_back(val.value);
         std::string s = val.value;
@@ -413,14 +415,6 @@ std::string mha_app_name(const std::string& conf) {
   return base.empty() ? conf : base;
 }
 
-std::string squeeze_lower(const std::string& s) {
-  std::string out;
-  for (char c : s)
-    if (std::isalnum(static_cast<unsigned char>(c)))
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 MhaConfigDetail parse_mha_config_detail(const std::string& app_text, const std::string& app_path,
@@ -492,8 +486,8 @@ MhaConfigDetail parse_mha_config_detail(const std::string& app_text, const std::
   for (auto& ps : servers) {
     p.check_server_numbers(ps.s);
     if (!truthy(ps.s["hostname"].v)) {
-      std::string hint;
-      if (squeeze_lower(ps.id) == "serverdefault") hint = " (did you mean [server default]?)";
+      // "[servers default]" or "[server_default]" is a server block to MHA, not a typo it reports.
+      std::string hint = did_you_mean(ps.id, {"server default"});
       p.add(app_path, "[" + ps.id + "] hostname",
             "a hostname (each [server*] block needs its own; it is not inherited from [server default])",
             "none in the block at line " + std::to_string(ps.line) + hint);
