@@ -136,9 +136,10 @@ std::string keep(std::string_view s) {
 std::string_view strip_perl_location(std::string_view s) {
   s = trim(s);
   if (!ends_with(s, ".")) return s;
-  std::size_t at = s.rfind(" at ");
+  std::size_t at = starts_with(s, "at ") ? 0 : s.rfind(" at ");
   if (at == std::string_view::npos) return s;
-  std::string_view tail = s.substr(at + 4, s.size() - at - 5);  // "<path> line <n>"
+  std::size_t path_at = at == 0 ? 3 : at + 4;
+  std::string_view tail = s.substr(path_at, s.size() - path_at - 1);  // "<path> line <n>"
   std::size_t ln = tail.rfind(" line ");
   if (ln == std::string_view::npos) return s;
   std::string_view num = tail.substr(ln + 6);
@@ -179,7 +180,10 @@ bool is_known_bug_line(std::string_view msg) {
 class ErrorPicker {
  public:
   void see(const Line& l) {
-    if (bug_.empty() && is_known_bug_line(l.msg)) bug_ = keep(l.msg);
+    if (bug_.empty() && is_known_bug_line(l.msg)) {
+      std::string_view p = error_payload(l.msg);
+      bug_ = keep(p.empty() ? l.msg : p);
+    }
     if (l.level != Level::Error || !first_.empty()) return;
     std::string_view p = error_payload(l.msg);
     if (!p.empty()) first_ = keep(p);
@@ -346,10 +350,13 @@ std::string redact_mha_secrets(std::string_view text) {
     bool secret_follows = false;
     std::size_t value_at = 0;
     if (c == '=') {
-      std::size_t k = i;
+      std::size_t end_key = i;
+      while (end_key > 0 && text[end_key - 1] == ' ')
+        --end_key;  // "master_password = '...'"
+      std::size_t k = end_key;
       while (k > 0 && (is_alpha(text[k - 1]) || is_digit(text[k - 1]) || text[k - 1] == '_'))
         --k;
-      secret_follows = k < i && key_is_secret(text.substr(k, i - k));
+      secret_follows = k < end_key && key_is_secret(text.substr(k, end_key - k));
       value_at = i + 1;
       while (secret_follows && value_at < text.size() && text[value_at] == ' ')
         ++value_at;
@@ -743,12 +750,13 @@ Result<ManagerHealth> parse_health_file(std::string_view content) {
 ManagerStatus parse_check_status(std::string_view output, int exit_code) {
   ManagerStatus s;
   s.code = exit_code;
-  std::string first_line;
+  std::string first_line, status_line;
   std::optional<int> text_code;
   bool running_line = false;
   for_each_line(output, [&](const Line& l) {
     std::string_view t = trim(l.msg);
     if (first_line.empty() && !t.empty()) first_line = keep(t);
+    bool had_code = text_code.has_value();
     // "(N:NAME)" anywhere, e.g. "mha (pid:123) is running(0:PING_OK), master:h".
     if (!text_code) {
       std::size_t from = 0;
@@ -771,6 +779,7 @@ ManagerStatus parse_check_status(std::string_view output, int exit_code) {
         from = open + 1;
       }
     }
+    if (!had_code && text_code) status_line = keep(t);
     if (contains(t, " is running(0:PING_OK)")) running_line = true;
     if (s.master.empty()) {
       std::size_t m = t.find("master:");
@@ -789,6 +798,8 @@ ManagerStatus parse_check_status(std::string_view output, int exit_code) {
     s.summary = "masterha_check_status printed status " + std::to_string(*text_code) + ":" + s.name +
                 " but exited " + std::to_string(exit_code);
     s.running_ok = false;
+  } else if (!status_line.empty()) {
+    s.summary = status_line;
   } else if (!first_line.empty()) {
     s.summary = first_line;
   } else {
