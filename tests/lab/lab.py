@@ -117,9 +117,9 @@ class Lab:
 
     def __init__(self, directory: os.PathLike | str = DEFAULT_DIR, verbose: bool = False):
         d = Path(directory).absolute()
-        if any(c not in string.ascii_letters + string.digits + "._/-" for c in str(d)):
+        if any(c not in string.ascii_letters + string.digits + "_./-" for c in str(d)):
             # MHA pastes these paths into shell command lines unquoted.
-            raise LabError(f"lab directory {d} must contain only letters, digits and ._/-")
+            raise LabError(f"lab directory {d} must contain only letters, digits and _./-")
         self.dir = d
         self.marker = str(d) + "/"  # every lab process's argv mentions a path under the dir
         self.verbose = verbose
