@@ -719,6 +719,7 @@ class Lab:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
+            self.wait_replica_running("db2", timeout=30)
             timings["replication_ready"] = time.monotonic() - t0
             if check_mha:
                 self.verify_mha()
@@ -847,7 +848,24 @@ class Lab:
                         "master_use_gtid=slave_pos, master_connect_retry=1",
                         (m.ip, m.db_port, ACCOUNTS["repl"], self.password("repl")))
         self.sql(o.name, "START SLAVE")
+        self.wait_replica_running(o.name, timeout)
         self.wait_replica_synced(o.name, m.name, timeout)
+
+    def wait_replica_running(self, replica: str, timeout: float = 30.0) -> None:
+        """Waits for both replication threads to run; raises with the replica's error (e.g. 1236
+        for a diverged old master) if either stops. A GTID wait alone would pass on a diverged
+        replica: its gtid_slave_pos is already *ahead* of the master in the same domain."""
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.slave_status(replica)
+            if s.get("Last_IO_Errno") or s.get("Last_SQL_Errno"):
+                raise LabError(f"replication on {replica} failed: {s.get('Last_IO_Error') or s.get('Last_SQL_Error')}")
+            if s.get("Slave_IO_Running") == "Yes" and s.get("Slave_SQL_Running") == "Yes":
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"replication on {replica} not running after {timeout:.0f} s "
+                               f"({self._slave_summary(replica)})")
+            time.sleep(0.05)
 
     def runbook(self, old_master: str = "db1", log_dir: Optional[Path] = None) -> dict:
         from lab_runbook import run_runbook
@@ -994,7 +1012,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     lab = Lab(a.dir, verbose=a.verbose)
     try:
         return _dispatch(lab, a)
-    except LabError as e:
+    except (LabError, pymysql.err.MySQLError, lab_mha.PatchError) as e:
         print(f"lab: {e}", file=sys.stderr)
         return 1
 

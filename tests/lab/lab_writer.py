@@ -48,6 +48,7 @@ def run_writer(lab, out_dir: Path, interval_ms: float = 10.0) -> dict:
     summary.json in `out_dir` and returns the summary."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stop_file = out_dir / "stop"
+    stop_file.unlink(missing_ok=True)  # a stale one from an earlier run
     stopping = {"flag": False}
 
     def on_signal(_sig, _frame):
