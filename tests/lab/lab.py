@@ -333,7 +333,7 @@ class Lab:
             ["/usr/bin/mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={d / 'data'}",
              "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
              "--innodb-log-file-size=16M", "--innodb-buffer-pool-size=32M"],
-            self._base_env(), timeout=120)
+            self._base_env(), timeout=120, pidfile=self.pidfile(f"install-{name}"))
         (d / "install-db.log").write_text(out)
         if rc != 0:
             raise LabError(f"mariadb-install-db for {name} failed (rc {rc}); see {d / 'install-db.log'}")

@@ -52,6 +52,33 @@ def alive(pid: int, marker: Optional[str] = None) -> bool:
     return True
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is `pgid`."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                data = f.read().decode("ascii", "replace")
+        except OSError:
+            continue
+        fields = data[data.rfind(")") + 2:].split()
+        # fields: state ppid pgrp ...
+        if len(fields) > 2 and fields[0] not in ("Z", "X") and fields[2] == str(pgid):
+            out.append(int(entry))
+    return out
+
+
+def wait_group_gone(pgid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not group_members(pgid):
+            return True
+        time.sleep(0.02)
+    return not group_members(pgid)
+
+
 def read_pid(pidfile: Path) -> Optional[int]:
     try:
         text = pidfile.read_text().strip()
@@ -122,8 +149,19 @@ def stop_pidfile(pidfile: Path, marker: str, term_timeout: float = 10.0,
     if sig != signal.SIGKILL and not wait_gone(pid, term_timeout, marker):
         signal_group(pid, signal.SIGKILL)
     wait_gone(pid, 10.0, marker)
+    _finish_group(pid)
     pidfile.unlink(missing_ok=True)
     return True
+
+
+def _finish_group(pgid: int) -> None:
+    """The leader is gone; members of its group (a tool's children) get a moment, then SIGKILL."""
+    if not wait_group_gone(pgid, 2.0):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        wait_group_gone(pgid, 5.0)
 
 
 def stop_many(items: Iterable[tuple[Path, str]], term_timeout: float = 10.0) -> list[Path]:
@@ -141,6 +179,7 @@ def stop_many(items: Iterable[tuple[Path, str]], term_timeout: float = 10.0) -> 
         if not wait_gone(pid, max(0.0, deadline - time.monotonic()), marker):
             signal_group(pid, signal.SIGKILL)
             wait_gone(pid, 10.0, marker)
+        _finish_group(pid)
         pidfile.unlink(missing_ok=True)
     return [p for p, _, _ in pending]
 
@@ -166,12 +205,16 @@ def wait_tcp(host: str, port: int, timeout: float, pid: Optional[int] = None) ->
 
 
 def run(argv: Sequence[str], env: Mapping[str, str], timeout: float = 300.0,
-        cwd: Optional[Path] = None, stdin_data: Optional[str] = None) -> tuple[int, str]:
+        cwd: Optional[Path] = None, stdin_data: Optional[str] = None,
+        pidfile: Optional[Path] = None) -> tuple[int, str]:
     """Runs a tool to completion in its own process group; returns (exit code, stdout+stderr).
-    On timeout the whole group is killed and the code is -9."""
+    On timeout the whole group is killed and the code is -9. With `pidfile`, the PID is recorded
+    while it runs, so `down` can stop it if the caller dies meanwhile."""
     proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=dict(env),
                             cwd=str(cwd) if cwd else None, start_new_session=True, text=True)
+    if pidfile is not None:
+        write_pid(pidfile, proc.pid)
     try:
         out, _ = proc.communicate(stdin_data, timeout=timeout)
         return proc.returncode, out
@@ -179,3 +222,6 @@ def run(argv: Sequence[str], env: Mapping[str, str], timeout: float = 300.0,
         signal_group(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         return -9, out + f"\n[lab] killed after {timeout:.0f} s timeout\n"
+    finally:
+        if pidfile is not None:
+            pidfile.unlink(missing_ok=True)
