@@ -154,11 +154,7 @@ class Loader {
                    "a key shared by all clusters (name, mha_conf and preferred_master belong "
                    "in each cluster)",
                    describe_json(d[key]));
-      std::vector<std::string> allowed;
-      for (const auto& k : kClusterKeys)
-        if (std::find(kPerClusterOnly.begin(), kPerClusterOnly.end(), k) == kPerClusterOnly.end())
-          allowed.push_back(k);
-      f_.check_keys(d, "defaults", allowed);
+      f_.check_keys(d, "defaults", kClusterKeys);  // per-cluster keys were reported just above
       apply_layer(d, "defaults", base);
     }
 

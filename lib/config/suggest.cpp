@@ -39,6 +39,15 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
       best = c;
     }
   }
+  if (!best.empty() || word.size() < 3) return best;
+  // One is the other cut short: "max_lag" for "max_lag_seconds", "automatic" for "auto".
+  auto starts_with = [](std::string_view a, std::string_view b) {
+    return a.size() > b.size() && a.substr(0, b.size()) == b;
+  };
+  for (const auto& c : candidates)
+    if (c.size() >= 3 && (starts_with(c, word) || starts_with(word, c)) &&
+        (best.empty() || c.size() < best.size()))
+      best = c;
   return best;
 }
 

@@ -9,7 +9,8 @@
 namespace mhafb {
 
 // The candidate closest to `word` by edit distance, when close enough to be a plausible typo
-// (distance at most max(1, size/3), case-insensitive); empty otherwise.
+// (distance at most max(1, size/3), case-insensitive), else the shortest candidate of which `word`
+// is a prefix or that is a prefix of `word`; empty otherwise.
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
 // " (did you mean \"x\"?)" or "" — to append to an error's `found`.
