@@ -129,8 +129,19 @@ class RunningCommand {
   }
 
   bool lose(long rc) {
-    lost_reason_ = connection_.last_error();
-    if (lost_reason_.empty()) lost_reason_ = "libssh2 error " + std::to_string(rc);
+    // libssh2's own text is often just the function that failed ("transport read").
+    switch (rc) {
+      case LIBSSH2_ERROR_SOCKET_DISCONNECT:
+        lost_reason_ = "the server closed the connection";
+        break;
+      case LIBSSH2_ERROR_SOCKET_RECV:
+      case LIBSSH2_ERROR_SOCKET_SEND:
+        lost_reason_ = "socket error";
+        break;
+      default:
+        lost_reason_ = "libssh2 error " + std::to_string(rc);
+    }
+    if (const std::string detail = connection_.last_error(); !detail.empty()) lost_reason_ += ": " + detail;
     ending_ = Ending::Lost;
     return false;
   }
