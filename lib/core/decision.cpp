@@ -301,7 +301,8 @@ Decision decide_degraded(const ClusterSnapshot& snap, const ClusterConfig& cfg, 
   if (!st.divergence_checked)
     return step(StepId::DivergenceGate,
                 "check old master " + old + " for transactions " + neu + " never received", old);
-  if (replicates_from(*r.old_snap, *r.new_cfg))
+  if (replicates_from(*r.old_snap, *r.new_cfg) && r.old_snap->replica->sql_running &&
+      (r.old_snap->replica->io_running || r.old_snap->replica->io_connecting))
     return go(ClusterState::SlaveRejoined, "old master " + old + " replicates from new master " + neu, old);
   return step(StepId::Rejoin, "rejoin old master " + old + " as a replica of " + neu, old);
 }

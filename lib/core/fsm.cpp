@@ -53,6 +53,9 @@ constexpr std::array kTable{
                "the MHA manager did not come back healthy within its budget"},
     Transition{S::Blocked, S::Healthy, St::Acknowledge,
                "operator acknowledged: the preferred master is master, nothing left to do"},
+    Transition{
+        S::Blocked, S::SwitchedBack, St::Acknowledge,
+        "operator acknowledged: the preferred master is master again; restore MHA's manager and checks"},
     Transition{S::Blocked, S::Degraded, St::Acknowledge,
                "operator acknowledged: the failback starts over from what is observed, every check re-run"},
 };

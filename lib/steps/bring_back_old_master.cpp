@@ -35,8 +35,10 @@ StepOutcome bring_back_old_master(StepContext& ctx) {
   start.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.config.timeouts.database_start);
   start.mutates = true;
   ctx.state.database_start_requested_at = ctx.io.now();
-  if (auto saved = ctx.io.save(); !saved)
+  if (auto saved = ctx.io.save(); !saved) {
+    ctx.state.database_start_requested_at.reset();
     return StepOutcome::retry("cannot persist state: " + saved.error().message);
+  }
   auto ran = ctx.io.remote(old->hostname, start);
   if (!ran) {
     if (ran.error().kind == ErrorKind::HostKey || ran.error().kind == ErrorKind::Auth)
@@ -54,7 +56,18 @@ StepOutcome bring_back_old_master(StepContext& ctx) {
                                   " failed (exit " + std::to_string(ran->exit_code) + "): " + err,
                               "start the database on " + old->hostname + " by hand, " + ctx.ack_hint());
   }
-  return StepOutcome::progress("started the database on " + old->hostname + " with " + start.display());
+  // Fence the moment SQL answers: a server restarted with its own config may come up writable, and
+  // every millisecond it is writable beside the new master is a chance for a split brain.
+  const auto deadline = ctx.io.now() + ctx.config.timeouts.database_start;
+  while (ctx.io.now() < deadline) {
+    if (ctx.abort_requested) break;
+    if (ctx.io.sql(old->hostname, sqlstmt::set_read_only(true)))
+      return StepOutcome::progress("started the database on " + old->hostname + " with " + start.display() +
+                                   " and fenced it (read_only=1) as soon as it answered");
+    ctx.io.ports().clock.sleep_for(std::chrono::milliseconds(100));
+  }
+  return StepOutcome::progress("started the database on " + old->hostname + " with " + start.display() +
+                               "; it does not answer SQL yet");
 }
 
 }  // namespace mhafb

@@ -48,9 +48,10 @@ StepOutcome divergence_gate(StepContext& ctx) {
     in.old_master_label = label;
     auto r = compare_mariadb_gtid_states(in);
     if (!r)
-      return StepOutcome::block("cannot compare the GTID states of " + old->hostname + " and " + neu->hostname + ": " +
-                                    r.error().message,
-                                "compare them by hand (SELECT @@gtid_binlog_state on both), " + ctx.ack_hint());
+      return StepOutcome::block(
+          "cannot compare the GTID states of " + old->hostname + " and " + neu->hostname + ": " +
+              r.error().message,
+          "compare them by hand (SELECT @@gtid_binlog_state on both), " + ctx.ack_hint());
     report = *r;
     method = "gtid_binlog_state";
   } else if (old->flavor == Flavor::MySQL && !old->gtid_executed.empty()) {

@@ -19,7 +19,8 @@ StepOutcome rejoin(StepContext& ctx) {
   if (!ctx.state.divergence_checked)
     return StepOutcome::retry("the divergence gate has not passed for " + old_cfg->hostname);
   if (!old->read_only) return StepOutcome::retry(old_cfg->hostname + " is not fenced");
-  if (replicates_from(*old, *new_cfg))
+  if (replicates_from(*old, *new_cfg) && old->replica->sql_running &&
+      (old->replica->io_running || old->replica->io_connecting))
     return StepOutcome::transition(ClusterState::SlaveRejoined,
                                    old_cfg->hostname + " already replicates from " + new_cfg->hostname);
 

@@ -12,8 +12,10 @@ StepOutcome restore(StepContext& ctx) {
     bool running = status && parse_check_status(status->combined(), status->exit_code).running_ok;
     if (!running) {
       ctx.state.manager_restart_requested_at = ctx.io.now();
-      if (auto saved = ctx.io.save(); !saved)
+      if (auto saved = ctx.io.save(); !saved) {
+        ctx.state.manager_restart_requested_at.reset();
         return StepOutcome::retry("cannot persist state: " + saved.error().message);
+      }
       auto spec = mhatools::manager_start(ctx.config);
       auto started = ctx.io.local(spec);
       if (!started || !started->succeeded()) {

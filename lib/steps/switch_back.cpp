@@ -30,7 +30,7 @@ struct Role {
   int source_port = 0;
 };
 
-Role read_role(StepContext& ctx, const std::string& host, const ServerSnapshot* snap) {
+Role read_role_once(StepContext& ctx, const std::string& host, const ServerSnapshot* snap) {
   Role r;
   auto facts = ctx.io.sql(host, sqlstmt::server_facts());
   if (!facts) return r;
@@ -46,6 +46,15 @@ Role read_role(StepContext& ctx, const std::string& host, const ServerSnapshot* 
     r.replica = !r.source.empty();
   }
   return r;
+}
+
+// Roles decide what to undo, so one lost packet must not be taken for a dead server: a few attempts.
+Role read_role(StepContext& ctx, const std::string& host, const ServerSnapshot* snap) {
+  for (int attempt = 0;; ++attempt) {
+    Role r = read_role_once(ctx, host, snap);
+    if (r.answers || attempt == 4) return r;
+    ctx.io.ports().clock.sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 bool is_source(const Role& r, const MhaServer& s) {
@@ -101,7 +110,6 @@ std::string undo_preparation(StepContext& ctx, const MhaServer& current_master) 
                                                : "; the MHA manager could not be started again";
     st.manager_stopped = false;
   }
-  st.switch_approved = false;
   (void)ctx.io.save();
   return notes;
 }
@@ -188,16 +196,19 @@ StepOutcome switch_back(StepContext& ctx) {
   // d. archive the flag
   const std::string flag = ctx.config.mha.failover_complete_flag();
   auto flag_info = ctx.io.ports().files.stat(flag);
-  if (flag_info && flag_info->exists) {
+  if (!flag_info) {
+    std::string notes = undo_preparation(ctx, *current);
+    return StepOutcome::retry("cannot check the failover flag " + flag + ": " + flag_info.error().message +
+                              notes);
+  }
+  if (flag_info->exists) {
     std::string dest =
         ctx.state_dir + "/history/" + ctx.config.mha.app_name + ".failover.complete." + stamp(ctx.io.now());
     auto moved = ctx.io.ports().files.move(flag, dest);
     if (!moved) {
       std::string notes = undo_preparation(ctx, *current);
-      return StepOutcome::block(
-          "the failover flag " + flag + " could not be archived: " + moved.error().message + notes,
-          "check the permissions of " + ctx.config.mha.manager_workdir + " and " + ctx.state_dir + ", " +
-              ctx.ack_hint());
+      return StepOutcome::retry("the failover flag " + flag + " could not be archived (" +
+                                moved.error().message + "); not switching" + notes);
     }
     st.archived_flag_path = dest;
     ctx.io.audit(AuditKind::StepFinished, AuditPriority::Notice, "archived the failover flag to " + dest);
@@ -245,6 +256,16 @@ StepOutcome switch_back(StepContext& ctx) {
   }
   std::string what = !ran ? "masterha_master_switch could not run: " + ran.error().message
                           : "masterha_master_switch: " + result.summary;
+  if (!t.answers || !c.answers) {
+    // Without both roles nothing can be undone safely: an undo could create a second master.
+    st.switch_started = false;
+    (void)ctx.io.save();
+    return StepOutcome::block(
+        "after the switch (" + what + ") the roles cannot be verified: " + target->hostname +
+            (t.answers ? " answers" : " does not answer SQL") + ", " + current->hostname +
+            (c.answers ? " answers" : " does not answer SQL"),
+        "check both servers now and make sure exactly one is writable; " + ctx.ack_hint());
+  }
   if (target_is_master) {
     // The switch went through but left the old new master in an unexpected state: forward only.
     st.switch_started = false;

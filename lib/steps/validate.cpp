@@ -21,9 +21,8 @@ StepOutcome validate(StepContext& ctx) {
         "replication healthy for the stable window (MHA checks disabled by configuration)");
 
   auto ssh = ctx.io.local(mhatools::check_ssh(ctx.config));
-  if (!ssh)
-    return StepOutcome::block("masterha_check_ssh could not run: " + ssh.error().message,
-                              "install mha4mysql-manager or set commands.mha_bin_dir, " + ctx.ack_hint());
+  // A tool that cannot be started is retried (and shown in the status), never taken as a verdict.
+  if (!ssh) return StepOutcome::retry("masterha_check_ssh could not run: " + ssh.error().message);
   auto ssh_result = parse_check_ssh(ssh->combined());
   if (!ssh_result.ok)
     return StepOutcome::block(
@@ -32,9 +31,7 @@ StepOutcome validate(StepContext& ctx) {
             ctx.ack_hint());
 
   auto repl = ctx.io.local(mhatools::check_repl(ctx.config));
-  if (!repl)
-    return StepOutcome::block("masterha_check_repl could not run: " + repl.error().message,
-                              "install mha4mysql-manager or set commands.mha_bin_dir, " + ctx.ack_hint());
+  if (!repl) return StepOutcome::retry("masterha_check_repl could not run: " + repl.error().message);
   auto repl_result = parse_check_repl(repl->combined(), repl->exit_code);
   if (!repl_result.ok)
     return StepOutcome::block(

@@ -413,6 +413,19 @@ Status ClusterEngine::acknowledge() {
   auto failover = state_.failover;
   state_.blocked_reason.clear();
   state_.suggested_action.clear();
+  if (preferred_is_master && !snap.mha.failover_complete_mtime && failover) {
+    // A procedure was underway and the role is back: MHA's manager and checks still need restoring.
+    TimePoint handled = state_.handled_flag_mtime;
+    auto mode = state_.mode_override;
+    state_.reset_procedure();
+    state_.failover = failover;
+    state_.handled_flag_mtime = handled;
+    state_.mode_override = mode;
+    enter(ClusterState::SwitchedBack,
+          "acknowledged: preferred master " + config_.preferred_master + " is master; restoring MHA", {},
+          StepId::Acknowledge);
+    return {};
+  }
   if (preferred_is_master && !snap.mha.failover_complete_mtime) {
     enter(ClusterState::Healthy, "acknowledged: preferred master " + config_.preferred_master + " is master",
           {}, StepId::Acknowledge);

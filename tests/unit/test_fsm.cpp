@@ -36,12 +36,14 @@ TEST(Fsm, NoDuplicateRows) {
 }
 
 TEST(Fsm, EveryRowHasAComment) {
-  for (const auto& t : transition_table()) EXPECT_GT(t.comment.size(), 10u) << to_string(t.from) << "->" << to_string(t.to);
+  for (const auto& t : transition_table())
+    EXPECT_GT(t.comment.size(), 10u) << to_string(t.from) << "->" << to_string(t.to);
 }
 
 TEST(Fsm, EveryStateReachableFromHealthy) {
   auto seen = reachable_from(ClusterState::Healthy);
-  for (auto s : kAll) EXPECT_TRUE(seen.count(s)) << to_string(s) << " is unreachable";
+  for (auto s : kAll)
+    EXPECT_TRUE(seen.count(s)) << to_string(s) << " is unreachable";
 }
 
 TEST(Fsm, EveryStateCanReachHealthyOrBlocked) {
@@ -54,7 +56,8 @@ TEST(Fsm, EveryStateCanReachHealthyOrBlocked) {
 TEST(Fsm, EveryStateButHealthyAndBlockedCanBlock) {
   for (auto s : kAll) {
     if (s == ClusterState::Blocked || s == ClusterState::Healthy) continue;
-    EXPECT_TRUE(transition_allowed(s, ClusterState::Blocked)) << to_string(s) << " has no way to stop for an operator";
+    EXPECT_TRUE(transition_allowed(s, ClusterState::Blocked))
+        << to_string(s) << " has no way to stop for an operator";
   }
 }
 
@@ -78,7 +81,8 @@ TEST(Fsm, TheSwitchOnlyFromValidated) {
 
 TEST(Fsm, EveryStepAppearsInTheTable) {
   std::set<StepId> steps;
-  for (const auto& t : transition_table()) steps.insert(t.step);
+  for (const auto& t : transition_table())
+    steps.insert(t.step);
   for (auto s : {StepId::DetectFailover, StepId::BringBackOldMaster, StepId::Fence, StepId::DivergenceGate,
                  StepId::Rejoin, StepId::SkipSqlError, StepId::Validate, StepId::SwitchBack, StepId::Restore,
                  StepId::Acknowledge})
@@ -95,16 +99,21 @@ TEST(Fsm, FindTransition) {
 TEST(Fsm, DotHasEveryStateAndRow) {
   std::string dot = fsm_to_dot();
   EXPECT_EQ(dot.rfind("digraph", 0), 0u);
-  for (auto s : kAll) EXPECT_NE(dot.find("\"" + std::string(to_string(s)) + "\""), std::string::npos);
-  for (const auto& t : transition_table()) EXPECT_NE(dot.find(std::string(t.comment)), std::string::npos) << t.comment;
+  for (auto s : kAll)
+    EXPECT_NE(dot.find("\"" + std::string(to_string(s)) + "\""), std::string::npos);
+  for (const auto& t : transition_table())
+    EXPECT_NE(dot.find(std::string(t.comment)), std::string::npos) << t.comment;
   std::size_t arrows = 0;
-  for (std::size_t p = dot.find("->"); p != std::string::npos; p = dot.find("->", p + 2)) ++arrows;
+  for (std::size_t p = dot.find("->"); p != std::string::npos; p = dot.find("->", p + 2))
+    ++arrows;
   EXPECT_EQ(arrows, transition_table().size());
 }
 
 TEST(States, NamesRoundTrip) {
-  for (auto s : kAll) EXPECT_EQ(parse_state(to_string(s)), s);
+  for (auto s : kAll)
+    EXPECT_EQ(parse_state(to_string(s)), s);
   EXPECT_FALSE(parse_state("switched_back"));
-  for (auto m : {Mode::Observe, Mode::Approve, Mode::Auto}) EXPECT_EQ(parse_mode(to_string(m)), m);
+  for (auto m : {Mode::Observe, Mode::Approve, Mode::Auto})
+    EXPECT_EQ(parse_mode(to_string(m)), m);
   EXPECT_FALSE(parse_mode("automatic"));
 }

@@ -7,7 +7,9 @@
 using namespace mhafb;
 
 namespace {
-TimePoint at(long long ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+TimePoint at(long long ms) {
+  return TimePoint(std::chrono::milliseconds(ms));
+}
 
 PersistedState sample() {
   PersistedState s;
@@ -41,7 +43,8 @@ PersistedState sample() {
   s.manager_stopped = true;
   s.archived_flag_path = "/var/lib/mha-failback/history/app1.failover.complete.x";
   s.switch_started = true;
-  s.skipped_events.push_back({at(1700000004000), "127.0.0.11", "mysql-bin.000002:77", 1062, "Duplicate entry '1'"});
+  s.skipped_events.push_back(
+      {at(1700000004000), "127.0.0.11", "mysql-bin.000002:77", 1062, "Duplicate entry '1'"});
   s.last_error = "none";
   return s;
 }
@@ -75,7 +78,8 @@ TEST(PersistedState, DefaultStateRoundTrips) {
 
 TEST(PersistedState, TornFileIsDetected) {
   std::string text = serialize_state(sample());
-  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, text.size() / 3, text.size() / 2, text.size() - 3}) {
+  for (std::size_t cut :
+       {std::size_t{0}, std::size_t{1}, text.size() / 3, text.size() / 2, text.size() - 3}) {
     auto r = deserialize_state(text.substr(0, cut));
     EXPECT_FALSE(r) << "a file cut at " << cut << " bytes was accepted";
   }
@@ -102,7 +106,8 @@ TEST(PersistedState, OtherFormatVersionIsRefused) {
 }
 
 TEST(PersistedState, GarbageIsRefused) {
-  for (std::string junk : {"", "null", "[]", "{}", "{\"format\":1}", "\x00\xff garbage", "{\"format\":1,\"checksum\":\"0\",\"body\":{}}"}) {
+  for (std::string junk : {"", "null", "[]", "{}", "{\"format\":1}", "\x00\xff garbage",
+                           "{\"format\":1,\"checksum\":\"0\",\"body\":{}}"}) {
     EXPECT_FALSE(deserialize_state(junk)) << junk;
   }
 }

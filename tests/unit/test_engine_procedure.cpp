@@ -1,0 +1,281 @@
+// The whole procedure through the engine on a simulated cluster: the happy path in approve, auto and
+// observe modes, divergence, a failed switch with its undo; then the same failback with a failure
+// injected at every port call in turn, and with the daemon "killed" at every port call in turn and
+// restarted from its state file. Invariants checked after every tick: never two writable masters;
+// a cluster left with no writable master is blocked and says so; the switch never runs twice; no
+// acknowledged write is lost.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "supervisor/cluster_supervisor.hpp"
+#include "support/sim_cluster.hpp"
+
+using namespace mhafb;
+using sim::SimCluster;
+
+namespace {
+
+ClusterConfig lab_config(Mode mode) {
+  ClusterConfig c;
+  c.name = "app1";
+  c.mode = mode;
+  c.preferred_master = "127.0.0.11";
+  c.mha.conf_path = SimCluster::kConf;
+  c.mha.app_name = "app1";
+  c.mha.manager_workdir = SimCluster::kWorkdir;
+  c.mha.manager_log = SimCluster::kLog;
+  for (const char* h : {"127.0.0.11", "127.0.0.12"}) {
+    MhaServer s;
+    s.block = std::string("server") + (h[8] == '1' && h[9] == '1' ? "1" : "2");
+    s.hostname = h;
+    s.candidate_master = true;
+    c.mha.servers.push_back(s);
+  }
+  c.replication = {"repl", {"s3cret-'Pass", "test"}};
+  c.admin = {"mha", {"adm1n-Pass", "test"}};
+  c.commands.start_database = {"start-db"};
+  c.commands.manager_start = {"mgr-start"};
+  c.commands.manager_stop = {"mgr-stop"};
+  c.validation.stable_window = std::chrono::seconds(5);
+  return c;
+}
+
+struct Outcome {
+  ClusterState state = ClusterState::Healthy;
+  std::string status;
+  std::string blocked_reason;
+  int ticks = 0;
+  int crashes = 0;
+  bool left_healthy = false;
+  std::vector<std::uint64_t> acked;
+  std::vector<std::pair<ClusterState, ClusterState>> transitions;
+};
+
+// Drives the engine like the daemon does: tick, wait what it asks (advancing the simulated clock),
+// approve the failback once validated (approve mode), write one row per tick.
+Outcome drive(SimCluster& sim, const ClusterConfig& cfg, int max_ticks = 400, bool approve = true) {
+  Outcome out;
+  auto events = std::make_shared<SupervisorEvents>();
+  events->state_changed = [&out](ClusterState from, ClusterState to, const std::string&) {
+    out.transitions.push_back({from, to});
+  };
+  auto make = [&] { return std::make_unique<ClusterSupervisor>(cfg, sim.ports(), "/state", *events); };
+  std::unique_ptr<ClusterSupervisor> sup;
+  while (!sup) {
+    try {
+      sup = make();
+    } catch (const sim::Crash&) {
+      ++out.crashes;
+    }
+  }
+  for (; out.ticks < max_ticks; ++out.ticks) {
+    std::chrono::milliseconds wait{0};
+    try {
+      wait = sup->tick();
+      auto v = sup->view();
+      if (approve && v.state == ClusterState::Validated && v.operation.empty())
+        sup->request_failback("test", [](Status) {});
+    } catch (const sim::Crash&) {
+      ++out.crashes;
+      sup.reset();
+      while (!sup) {
+        try {
+          sup = make();
+        } catch (const sim::Crash&) {
+          ++out.crashes;
+        }
+      }
+      continue;
+    }
+    EXPECT_LE(sim.writable_masters(), 1) << "two writable masters after tick " << out.ticks;
+    if (sim.write()) out.acked.push_back(sim.next_seq);
+    sim.advance(wait.count() == 0 ? std::chrono::milliseconds(10) : wait);
+    auto v = sup->view();
+    if (v.state != ClusterState::Healthy) out.left_healthy = true;
+    if (v.state == ClusterState::Blocked) break;
+    if (out.left_healthy && v.state == ClusterState::Healthy) break;
+  }
+  auto v = sup->view();
+  out.state = v.state;
+  out.status = v.status;
+  out.blocked_reason = v.blocked_reason;
+  return out;
+}
+
+bool has_all(const sim::Server& s, const std::vector<std::uint64_t>& ids) {
+  for (auto id : ids)
+    if (std::find(s.rows.begin(), s.rows.end(), id) == s.rows.end()) return false;
+  return true;
+}
+
+void expect_failed_back(const SimCluster& sim, const Outcome& o) {
+  EXPECT_EQ(o.state, ClusterState::Healthy) << o.status << " / " << o.blocked_reason;
+  EXPECT_TRUE(sim.db1.master());
+  ASSERT_TRUE(sim.db2.replica);
+  EXPECT_EQ(sim.db2.replica->source, "127.0.0.11");
+  EXPECT_TRUE(sim.db2.read_only);
+  EXPECT_TRUE(sim.manager_running);
+  EXPECT_EQ(sim.switches, 1);
+  EXPECT_FALSE(sim.files.count("/mha/work/app1.failover.complete")) << "the flag must be archived";
+  EXPECT_TRUE(has_all(sim.db1, o.acked)) << "an acknowledged write is missing on the final master";
+}
+
+}  // namespace
+
+TEST(EngineProcedure, FailbackInApproveMode) {
+  SimCluster sim;
+  sim.failover();
+  Outcome o = drive(sim, lab_config(Mode::Approve));
+  expect_failed_back(sim, o);
+  std::vector<std::pair<ClusterState, ClusterState>> expected{
+      {ClusterState::Healthy, ClusterState::Degraded},
+      {ClusterState::Degraded, ClusterState::SlaveRejoined},
+      {ClusterState::SlaveRejoined, ClusterState::Validated},
+      {ClusterState::Validated, ClusterState::SwitchedBack},
+      {ClusterState::SwitchedBack, ClusterState::Healthy}};
+  EXPECT_EQ(o.transitions, expected);
+  // The rejoin used GTID from the old master's own binlog position, never the new master's position.
+  bool gtid_rejoin = false;
+  for (const auto& q : sim.mutating_sql) {
+    EXPECT_EQ(q.find("MASTER_LOG_FILE"), std::string::npos) << q;
+    EXPECT_EQ(q.find("s3cret"), std::string::npos) << "password in the audit text: " << q;
+    if (q.find("MASTER_USE_GTID=slave_pos") != std::string::npos) gtid_rejoin = true;
+  }
+  EXPECT_TRUE(gtid_rejoin);
+  // The old master was started over SSH, fenced before the rejoin.
+  auto pos = [&](const std::string& needle) {
+    for (std::size_t i = 0; i < sim.mutating_sql.size(); ++i)
+      if (sim.mutating_sql[i].find(needle) != std::string::npos) return static_cast<long>(i);
+    return -1L;
+  };
+  EXPECT_GE(pos("127.0.0.11: SET GLOBAL read_only = 1"), 0);
+  EXPECT_LT(pos("127.0.0.11: SET GLOBAL read_only = 1"), pos("CHANGE MASTER TO"));
+  for (const auto& r : sim.audit_records)
+    EXPECT_EQ(r.message.find("s3cret"), std::string::npos) << r.message;
+}
+
+TEST(EngineProcedure, AutoModeNeedsNoApproval) {
+  SimCluster sim;
+  sim.failover();
+  Outcome o = drive(sim, lab_config(Mode::Auto), 400, /*approve=*/false);
+  expect_failed_back(sim, o);
+}
+
+TEST(EngineProcedure, ApproveModeWaitsForApproval) {
+  SimCluster sim;
+  sim.failover();
+  Outcome o = drive(sim, lab_config(Mode::Approve), 60, /*approve=*/false);
+  EXPECT_EQ(o.state, ClusterState::Validated);
+  EXPECT_NE(o.status.find("waiting for approval"), std::string::npos) << o.status;
+  EXPECT_EQ(sim.switches, 0);
+  EXPECT_TRUE(sim.db2.master());
+}
+
+TEST(EngineProcedure, ObserveModeChangesNothing) {
+  SimCluster sim;
+  sim.failover();
+  Outcome o = drive(sim, lab_config(Mode::Observe), 60);
+  EXPECT_TRUE(sim.mutating_sql.empty()) << sim.mutating_sql.front();
+  for (const auto& c : sim.commands_run)
+    EXPECT_TRUE(c.find("start-db") == std::string::npos && c.find("mgr-") == std::string::npos &&
+                c.find("masterha_master_switch") == std::string::npos)
+        << c;
+  EXPECT_FALSE(sim.db1.up);
+  EXPECT_TRUE(sim.files.count("/mha/work/app1.failover.complete"));
+  EXPECT_EQ(o.state, ClusterState::Degraded);
+  EXPECT_NE(o.status.find("observe mode"), std::string::npos) << o.status;
+}
+
+TEST(EngineProcedure, DivergedOldMasterIsNeverRejoined) {
+  SimCluster sim;
+  sim.failover(/*unshipped=*/3);
+  Outcome o = drive(sim, lab_config(Mode::Auto), 200, false);
+  EXPECT_EQ(o.state, ClusterState::Blocked);
+  EXPECT_NE(o.blocked_reason.find("3 transactions"), std::string::npos) << o.blocked_reason;
+  for (const auto& q : sim.mutating_sql)
+    EXPECT_EQ(q.find("CHANGE MASTER"), std::string::npos) << q;
+  EXPECT_TRUE(sim.db1.read_only) << "the returned old master stays fenced";
+  EXPECT_TRUE(sim.db2.master()) << "the new master keeps the master role";
+  bool report = false;
+  for (const auto& [path, f] : sim.files)
+    if (path.find("/state/history/app1-divergence-") == 0) report = f.first.find("0-1-") != std::string::npos;
+  EXPECT_TRUE(report) << "the divergence report names the extra transactions";
+}
+
+TEST(EngineProcedure, FailedSwitchRestoresAWritableMaster) {
+  SimCluster sim;
+  sim.failover();
+  sim.switch_failures = 1;
+  Outcome o = drive(sim, lab_config(Mode::Auto), 400, false);
+  EXPECT_EQ(o.state, ClusterState::Blocked);
+  EXPECT_NE(o.blocked_reason.find("made writable again"), std::string::npos) << o.blocked_reason;
+  EXPECT_TRUE(sim.db2.master()) << "MHA left the current master read-only; the undo must lift it";
+  EXPECT_TRUE(sim.db1.read_only);
+  EXPECT_TRUE(sim.files.count("/mha/work/app1.failover.complete")) << "the flag is put back";
+  EXPECT_TRUE(has_all(sim.db2, o.acked));
+}
+
+TEST(EngineProcedure, FailureInjectedAtEveryCall) {
+  long total = 0;
+  {
+    SimCluster sim;
+    sim.failover();
+    drive(sim, lab_config(Mode::Auto), 400, false);
+    total = sim.calls;
+  }
+  ASSERT_GT(total, 50);
+  int healthy = 0, blocked = 0;
+  for (long k = 0; k < total; ++k) {
+    SCOPED_TRACE("failure injected at call " + std::to_string(k));
+    SimCluster sim;
+    sim.failover();
+    sim.fail_at = k;
+    Outcome o = drive(sim, lab_config(Mode::Auto), 600, false);
+    ASSERT_TRUE(o.state == ClusterState::Healthy || o.state == ClusterState::Blocked)
+        << "stuck in " << to_string(o.state) << ": " << o.status;
+    EXPECT_LE(sim.switches, 1);
+    if (o.state == ClusterState::Healthy) {
+      ++healthy;
+      expect_failed_back(sim, o);
+    } else {
+      ++blocked;
+      std::printf("  call %ld -> blocked: %s\n", k, o.blocked_reason.c_str());
+      EXPECT_FALSE(o.blocked_reason.empty());
+      if (sim.writable_masters() == 0) {
+        EXPECT_NE(o.blocked_reason.find("NOT"), std::string::npos)
+            << "no writable master, unexplained: " << o.blocked_reason;
+      }
+      EXPECT_TRUE(has_all(sim.db1.master() ? sim.db1 : sim.db2, o.acked));
+    }
+  }
+  std::printf("failure injected at each of %ld calls: %d ended healthy (retried), %d blocked with a reason\n",
+              total, healthy, blocked);
+}
+
+TEST(EngineProcedure, CrashAtEveryCallThenResume) {
+  long total = 0;
+  {
+    SimCluster sim;
+    sim.failover();
+    drive(sim, lab_config(Mode::Auto), 400, false);
+    total = sim.calls;
+  }
+  for (long k = 0; k < total; ++k) {
+    SCOPED_TRACE("daemon killed at call " + std::to_string(k));
+    SimCluster sim;
+    sim.failover();
+    sim.crash_at = k;
+    Outcome o = drive(sim, lab_config(Mode::Auto), 600, false);
+    EXPECT_EQ(o.crashes, 1);
+    EXPECT_LE(sim.switches, 1) << "the switch ran twice";
+    ASSERT_TRUE(o.state == ClusterState::Healthy || o.state == ClusterState::Blocked) << o.status;
+    if (o.state == ClusterState::Healthy) {
+      expect_failed_back(sim, o);
+    } else {
+      // A crash inside the switch may leave roles to inspect; it must say so and keep a writable master.
+      EXPECT_EQ(sim.writable_masters(), 1) << o.blocked_reason;
+      EXPECT_FALSE(o.blocked_reason.empty());
+    }
+  }
+}
