@@ -690,17 +690,6 @@ std::string parse_error_reason(const std::string& what) {
   return s;
 }
 
-void scrub(std::vector<ConfigError>& errors, const std::vector<std::string>& secrets) {
-  for (auto& e : errors)
-    for (std::string* field : {&e.file, &e.key, &e.expected, &e.found})
-      for (const auto& s : secrets) {
-        if (s.size() < 4) continue;  // shorter values would garble ordinary words
-        size_t pos;
-        while ((pos = field->find(s)) != std::string::npos)
-          field->replace(pos, s.size(), "<redacted>");
-      }
-}
-
 }  // namespace
 
 LoadedConfig parse_daemon_config_text(const std::string& json_text, const std::string& json_path,
@@ -719,7 +708,7 @@ LoadedConfig parse_daemon_config_text(const std::string& json_text, const std::s
   }
   Loader loader(json_path, options, out.errors);
   out.config = loader.load(root);
-  scrub(out.errors, loader.secrets);
+  redact_secrets(out.errors, loader.secrets);
   return out;
 }
 

@@ -110,6 +110,18 @@ SecretFileCheck check_open(const std::string& path, bool read) {
 
 }  // namespace
 
+void redact_secrets(std::vector<ConfigError>& errors, const std::vector<std::string>& secrets, size_t from) {
+  for (size_t i = from; i < errors.size(); ++i) {
+    ConfigError& e = errors[i];
+    for (std::string* field : {&e.file, &e.key, &e.expected, &e.found})
+      for (const auto& s : secrets) {
+        if (s.size() < 4) continue;
+        for (size_t pos = 0; (pos = field->find(s, pos)) != std::string::npos; pos += 10)
+          field->replace(pos, s.size(), "<redacted>");
+      }
+  }
+}
+
 SecretFileCheck read_secret_file(const std::string& path) {
   return check_open(path, true);
 }

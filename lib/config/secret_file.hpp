@@ -5,6 +5,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include "config/cluster_config.hpp"
 
 namespace mhafb {
 
@@ -20,5 +23,10 @@ SecretFileCheck read_secret_file(const std::string& path);
 
 // The same ownership and permission rules without reading (for SSH private keys).
 SecretFileCheck check_secret_file(const std::string& path);
+
+// The last guard against a leak: replaces every occurrence of every known secret value (4 bytes or
+// longer; shorter ones would garble ordinary words) in errors[from..] with "<redacted>".
+void redact_secrets(std::vector<ConfigError>& errors, const std::vector<std::string>& secrets,
+                    size_t from = 0);
 
 }  // namespace mhafb

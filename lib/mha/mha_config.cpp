@@ -22,6 +22,7 @@
 
 #include "config/config_tiny.hpp"
 #include "config/mha_config_detail.hpp"
+#include "config/secret_file.hpp"
 #include "config/suggest.hpp"
 
 namespace mhafb {
@@ -421,6 +422,7 @@ MhaConfigDetail parse_mha_config_detail(const std::string& app_text, const std::
                                         const std::string& global_text, const std::string& global_path,
                                         std::vector<ConfigError>& errors) {
   MhaConfigDetail detail;
+  const size_t first_error = errors.size();
   Parser p(errors, detail);
   MhaAppConfig& app = detail.app;
   app.conf_path = app_path;
@@ -495,6 +497,8 @@ MhaConfigDetail parse_mha_config_detail(const std::string& app_text, const std::
   }
 
   for (const auto& ps : servers) {
+    // A server without a hostname is reported above; listing it would only breed follow-on errors.
+    if (!truthy(ps.s.at("hostname").v)) continue;
     MhaServer m;
     m.block = ps.id;
     m.hostname = str(ps.s, "hostname");
@@ -533,6 +537,8 @@ MhaConfigDetail parse_mha_config_detail(const std::string& app_text, const std::
   app.repl_user = str(first, "repl_user");
   app.repl_password = str(first, "repl_password");
   app.use_gtid_auto_pos = flag(first, "use_gtid_auto_pos");
+  // A password typed into a numeric field would otherwise be quoted back.
+  redact_secrets(errors, detail.secrets, first_error);
   return detail;
 }
 
