@@ -1,6 +1,10 @@
 // Client (see the header).
 #include "client.hpp"
 
+#include <systemd/sd-bus.h>
+
+#include <cstdlib>
+
 namespace mhafb::ctl {
 
 Failure failure_from(const sdbus::Error& e) {

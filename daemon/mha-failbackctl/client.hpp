@@ -27,6 +27,9 @@ struct Failure {
 
 Failure failure_from(const sdbus::Error& e);
 
+// The object path of a cluster: the same escaping as the daemon (sd_bus_path_encode).
+std::string cluster_path(const std::string& name);
+
 struct ClusterInfo {
   std::string name;
   std::string path;
