@@ -175,6 +175,13 @@ class FakeClock final : public ClockPort {
     now_ += step_;
     return t;
   }
+  // Waits advance the fake time instead of sleeping (no `override`: ClockPort gained sleep_for
+  // later, and this keeps the fake valid either way).
+  void sleep_for(std::chrono::milliseconds d) {
+    now_ += d;
+    slept_ += d;
+  }
+  std::chrono::milliseconds slept() const { return slept_; }
   void advance(std::chrono::milliseconds d) { now_ += d; }
   void set(TimePoint t) { now_ = t; }
   // Every now() advances the clock by `d` afterwards (durations measured by the code under test).
@@ -184,6 +191,7 @@ class FakeClock final : public ClockPort {
  private:
   TimePoint now_;
   std::chrono::milliseconds step_{0};
+  std::chrono::milliseconds slept_{0};
 };
 
 // An in-memory file system with mtimes. Every operation is a call in the script (so the injector
