@@ -24,7 +24,10 @@
 //
 // On a deadline the connection is dropped. sshd then closes the command's pipes but does not kill
 // it (libssh2 1.10 cannot send the "signal" channel request and no pty means no SIGHUP): a remote
-// command that must not outlive its deadline has to bound itself (e.g. `timeout 30 ...`).
+// command that must not outlive its deadline has to bound itself (e.g. `timeout 30 ...`). Likewise,
+// as with the OpenSSH client, a command that leaves a background process holding its stdout or
+// stderr keeps the channel open until that process exits or the deadline passes: start daemons with
+// their output redirected (systemctl does).
 #pragma once
 
 #include <chrono>
