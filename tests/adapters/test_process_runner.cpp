@@ -190,6 +190,23 @@ TEST(ProcessRunner, ProgramIgnoringSigtermIsKilledAfterTheGrace) {
   EXPECT_TRUE(wait_until_gone(std::stoi(pids[1]), 5000ms));
 }
 
+TEST(ProcessRunner, GrandchildIgnoringSigtermDiesWithTheGroupWhenTheLeaderExitsAtTheDeadline) {
+  // The shell dies of SIGTERM at once; its helper ignores SIGTERM and must still not survive.
+  ProcessRunner runner(ProcessRunnerOptions{.kill_grace = 20'000ms});
+  auto r =
+      runner.run(spec_of({"sh", "-c", "sh -c 'trap \"\" TERM; exec sleep 100' & echo $!; sleep 100"}, 300ms));
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->term_signal, SIGTERM);
+  EXPECT_LT(r->duration, 5000ms);
+  auto pids = lines_of(r->out);
+  ASSERT_EQ(pids.size(), 1u) << r->out;
+  pid_t helper = std::stoi(pids[0]);
+  bool gone = wait_until_gone(helper, 5000ms);
+  if (!gone) ::kill(helper, SIGKILL);
+  EXPECT_TRUE(gone) << "helper " << helper << " outlived the deadline";
+}
+
 TEST(ProcessRunner, ReturnsPromptlyWhenTheProgramLeavesABackgroundChildHoldingItsOutput) {
   // A start command that launches a daemon without closing stdout must neither block us until the
   // deadline nor get its daemon killed.
@@ -239,8 +256,20 @@ TEST(ProcessRunner, ChildInheritsNoDescriptorsAndStdinIsDevNull) {
   }
   EXPECT_LE(fds.size(), 4u) << r->out;
 
-  // Reading stdin ends at once instead of hanging on the daemon's terminal or socket.
+  // Reading stdin ends at once instead of hanging on the daemon's terminal or socket: give this
+  // process a stdin that never ends (a pipe whose write end stays open) and check the child's.
+  int never_ending[2];
+  ASSERT_EQ(::pipe(never_ending), 0);
+  int saved_stdin = ::dup(0);
+  ASSERT_GE(::dup2(never_ending[0], 0), 0);
   auto cat = runner.run(spec_of({"cat"}, 5000ms));
+  auto stdin_target = runner.run(spec_of({"readlink", "/proc/self/fd/0"}));
+  ::dup2(saved_stdin, 0);
+  ::close(saved_stdin);
+  ::close(never_ending[0]);
+  ::close(never_ending[1]);
+  ASSERT_TRUE(stdin_target.ok());
+  EXPECT_EQ(stdin_target->out, "/dev/null\n");
   ASSERT_TRUE(cat.ok());
   EXPECT_EQ(cat->exit_code, 0);
   EXPECT_FALSE(cat->timed_out);
