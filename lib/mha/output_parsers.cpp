@@ -340,7 +340,7 @@ std::string redact_mha_secrets(std::string_view text) {
   out.reserve(text.size());
   auto key_is_secret = [](std::string_view key) {
     std::string k;
-    for (char c : key)
+    for (char c : key.substr(key.size() > 16 ? key.size() - 16 : 0))
       k += to_lower(c);
     return ends_with(k, "pass") || ends_with(k, "password") || ends_with(k, "passwd") || ends_with(k, "pwd");
   };
@@ -763,8 +763,13 @@ ManagerStatus parse_check_status(std::string_view output, int exit_code) {
       while (true) {
         std::size_t open = t.find('(', from);
         if (open == std::string_view::npos) break;
-        std::size_t close = t.find(')', open);
-        if (close == std::string_view::npos) break;
+        // "(N:NAME)" is short: looking further than kMaxTuple would make a line of '(' quadratic.
+        constexpr std::size_t kMaxTuple = 72;
+        std::size_t close = t.substr(0, open + kMaxTuple).find(')', open);
+        if (close == std::string_view::npos) {
+          from = open + 1;
+          continue;
+        }
         std::string_view in = t.substr(open + 1, close - open - 1);
         std::size_t colon = in.find(':');
         int c = 0;

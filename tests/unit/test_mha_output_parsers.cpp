@@ -793,6 +793,21 @@ TEST(Totality, HugeInputsStayBoundedAndLinear) {
   (void)parse_master_switch(many, 0);
   (void)parse_check_status(many, 0);
   (void)parse_health_file(one_line);
+  // Shapes that would be quadratic with a naive scan: every '(' looking for a far ')', every '='
+  // looking back over a long key, every prefix-like line start.
+  std::string parens(1 << 20, '(');
+  parens += "0:PING_OK)";
+  ManagerStatus st = parse_check_status(parens, 0);
+  EXPECT_FALSE(st.running_ok);
+  std::string keys(1 << 20, 'a');
+  for (int i = 0; i < 100000; ++i)
+    keys += "password=";
+  EXPECT_EQ(redact_mha_secrets(keys).find("password=password"), std::string::npos);
+  std::string brackets;
+  for (int i = 0; i < 200000; ++i)
+    brackets += "[error][x, ln1";
+  (void)parse_check_repl(brackets, 1);
+  (void)parse_failover_report(std::string(1 << 20, '\n'));
   (void)redact_mha_secrets(one_line);
 }
 
