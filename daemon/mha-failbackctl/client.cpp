@@ -41,13 +41,23 @@ std::unique_ptr<sdbus::IProxy> Client::proxy(const std::string& path) {
   return sdbus::createProxy(*connection_, kBusName, path);
 }
 
+std::string cluster_path(const std::string& name) {
+  char* out = nullptr;
+  std::string prefix = std::string(kManagerPath) + "/cluster";
+  if (sd_bus_path_encode(prefix.c_str(), name.c_str(), &out) < 0 || out == nullptr) return prefix + "/_";
+  std::string path(out);
+  std::free(out);
+  return path;
+}
+
 std::vector<ClusterInfo> Client::clusters() {
+  // The Clusters property, not ListClusters: the bus policy lets everyone read properties but only
+  // root and the mha-failback group call methods, and `status` is for everyone.
   auto p = proxy(kManagerPath);
-  std::vector<sdbus::Struct<std::string, sdbus::ObjectPath>> list;
-  p->callMethod("ListClusters").onInterface(kManagerInterface).storeResultsTo(list);
+  std::vector<std::string> names = p->getProperty("Clusters").onInterface(kManagerInterface);
   std::vector<ClusterInfo> out;
-  for (const auto& s : list)
-    out.push_back({s.get<0>(), s.get<1>()});
+  for (const auto& n : names)
+    out.push_back({n, cluster_path(n)});
   return out;
 }
 

@@ -50,7 +50,16 @@ int cmd_status(Client& client, const CtlArgs& args) {
                                   {"last_error", "LastError"}};
   std::vector<std::map<std::string, std::string>> rows;
   for (const auto& c : client.clusters()) {
-    auto props = client.properties(c.path);
+    std::map<std::string, sdbus::Variant> props;
+    try {
+      props = client.properties(c.path);
+    } catch (const sdbus::Error& e) {
+      // Removed by a reload between listing and reading: it is not supervised any more.
+      if (e.getName() == "org.freedesktop.DBus.Error.UnknownObject" ||
+          e.getName() == "org.freedesktop.DBus.Error.UnknownInterface")
+        continue;
+      throw;
+    }
     std::map<std::string, std::string> row;
     for (const auto& k : keys)
       row[k[0]] = prop(props, k[1]);

@@ -16,7 +16,7 @@ SystemdNotifier SystemdNotifier::from_environment() {
   std::optional<std::chrono::microseconds> watchdog;
   if (const char* usec = std::getenv("WATCHDOG_USEC")) {
     const char* pid = std::getenv("WATCHDOG_PID");
-    bool for_us = pid == nullptr || std::strtol(pid, nullptr, 10) == ::getpid();
+    bool for_us = pid == nullptr || *pid == '\0' || std::strtol(pid, nullptr, 10) == ::getpid();
     long long v = std::strtoll(usec, nullptr, 10);
     if (for_us && v > 0) watchdog = std::chrono::microseconds(v);
   }
