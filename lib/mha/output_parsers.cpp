@@ -121,13 +121,46 @@ void for_each_line(std::string_view text, F&& f) {
   }
 }
 
-// Text fit to leave the parser: bounded, control bytes replaced, passwords masked.
+// Length of the valid UTF-8 sequence starting at s[i], 0 when the bytes there are not one.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  if (c < 0x80) return 1;
+  std::size_t n = (c >= 0xc2 && c <= 0xdf)   ? 2
+                  : (c >= 0xe0 && c <= 0xef) ? 3
+                  : (c >= 0xf0 && c <= 0xf4) ? 4
+                                             : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+  // Overlong forms, UTF-16 surrogates and code points beyond U+10FFFF.
+  if ((c == 0xe0 && b(i + 1) < 0xa0) || (c == 0xed && b(i + 1) > 0x9f) || (c == 0xf0 && b(i + 1) < 0x90) ||
+      (c == 0xf4 && b(i + 1) > 0x8f))
+    return 0;
+  return n;
+}
+
+// Text fit to leave the parser: bounded, valid UTF-8 (D-Bus rejects anything else), control
+// bytes replaced, passwords masked.
 std::string keep(std::string_view s) {
   s = trim(s);
-  std::string bounded(s.substr(0, kMaxKeptLine));
-  for (char& c : bounded)
-    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = '?';
-  std::string out = redact_mha_secrets(bounded);
+  std::string_view head = s.substr(0, kMaxKeptLine);
+  std::string clean;
+  clean.reserve(head.size());
+  for (std::size_t i = 0; i < head.size();) {
+    std::size_t n = utf8_sequence(head, i);
+    if (n == 0) {
+      clean += '?';
+      ++i;
+    } else if (n == 1) {
+      char c = head[i++];
+      clean += (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f ? '?' : c;
+    } else {
+      clean.append(head.substr(i, n));
+      i += n;
+    }
+  }
+  std::string out = redact_mha_secrets(clean);
   if (s.size() > kMaxKeptLine) out += "...";
   return out;
 }
@@ -182,7 +215,10 @@ class ErrorPicker {
   void see(const Line& l) {
     if (bug_.empty() && is_known_bug_line(l.msg)) {
       std::string_view p = error_payload(l.msg);
-      bug_ = keep(p.empty() ? l.msg : p);
+      if (p.empty()) p = l.msg;
+      // The node tool prints the DBI error right after its own progress text on the same line.
+      if (std::size_t dbd = p.find("DBD::"); dbd != std::string_view::npos) p = p.substr(dbd);
+      bug_ = keep(p);
     }
     if (l.level != Level::Error || !first_.empty()) return;
     std::string_view p = error_payload(l.msg);
@@ -496,7 +532,7 @@ FailoverReport parse_failover_report(std::string_view log_text) {
 
     if (l.level == Level::Error || starts_with(t, "Got ERROR:")) {
       if (starts_with(t, "Got ERROR:") && !starts_with(t, "Got ERROR on final reporting")) {
-        if (!got_error) error_payload_text = std::string(error_payload(t));
+        if (!got_error) error_payload_text = keep(error_payload(t));
         got_error = true;
       } else if (!got_error) {
         std::string_view p = error_payload(t);

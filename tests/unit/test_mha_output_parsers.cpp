@@ -283,9 +283,8 @@ TEST(CheckRepl, RealFailures) {
            {"tool-check_repl.rc1.sprintf_bug.txt",
             "Redundant argument in sprintf at /usr/share/perl5/MHA/NodeUtil.pm line 195."},
            {"derived-check_repl.rc1.super_read_only_bug.txt",
-            "Checking if super_read_only is defined and turned on..DBD::mysql::st execute failed: Unknown "
-            "system "
-            "variable 'super_read_only' at /usr/share/perl5/MHA/SlaveUtil.pm line 245."},
+            "DBD::mysql::st execute failed: Unknown system variable 'super_read_only' at "
+            "/usr/share/perl5/MHA/SlaveUtil.pm line 245."},
            {"derived-check_repl.rc1.master_dead.txt", "There is no alive slave. We can't do failover"},
        }) {
     ReplCheckResult r = parse_check_repl(sample(c.file), 1);
@@ -512,6 +511,36 @@ TEST(KnownBugs, BothAndNeither) {
       explain_known_mha_bugs("Checking if super_read_only is defined and turned on.. not present or turned "
                              "off, ignoring."),
       "");
+}
+
+// ------------------------------------------------------------------ text leaving the parsers
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+TEST(KeptText, IsValidUtf8WithoutControlBytes) {
+  std::string log =
+      "Starting master failover.\n[error][x.pm, ln1] bad \xff\xfe byte \x01 and caf\xc3\xa9 \xe2\x82\n";
+  FailoverReport r = parse_failover_report(log + "Got ERROR: x\n");
+  ASSERT_EQ(r.outcome, FailoverOutcome::Failed);
+  EXPECT_TRUE(valid_utf8(r.summary));
+  ReplCheckResult c = parse_check_repl(log, 1);
+  EXPECT_EQ(c.summary, "bad ?? byte ? and caf\xc3\xa9 ??");
+  EXPECT_TRUE(valid_utf8(c.summary));
+  // A multi-byte character cut by the length bound does not leave half a sequence.
+  std::string longline = "[error][x.pm, ln1] " + std::string(999, 'a') + "\xc3\xa9tail";
+  ReplCheckResult cut = parse_check_repl(longline, 1);
+  EXPECT_TRUE(valid_utf8(cut.summary)) << cut.summary;
+  EXPECT_EQ(cut.summary.substr(999), "?...");
 }
 
 // ------------------------------------------------------------------ secrets
@@ -762,12 +791,17 @@ TEST(Totality, RandomGarbage) {
         s += kPieces[rng() % std::size(kPieces)];
     }
     FailoverReport f = parse_failover_report(s);
-    for (const auto& w : f.warnings)
+    for (const auto& w : f.warnings) {
       ASSERT_LE(w.size(), 1010u);
-    (void)parse_check_ssh(s);
-    (void)parse_check_repl(s, static_cast<int>(rng() % 3));
-    (void)parse_master_switch(s, static_cast<int>(rng() % 12));
-    (void)parse_check_status(s, static_cast<int>(rng() % 60));
+      ASSERT_TRUE(valid_utf8(w));
+    }
+    ASSERT_TRUE(valid_utf8(f.summary));
+    ASSERT_TRUE(valid_utf8(f.new_master_host + f.dead_master_host + f.new_master_ip));
+    ASSERT_TRUE(valid_utf8(parse_check_ssh(s).summary));
+    ASSERT_TRUE(valid_utf8(parse_check_repl(s, static_cast<int>(rng() % 3)).summary));
+    ASSERT_TRUE(valid_utf8(parse_master_switch(s, static_cast<int>(rng() % 12)).summary));
+    ManagerStatus ms = parse_check_status(s, static_cast<int>(rng() % 60));
+    ASSERT_TRUE(valid_utf8(ms.summary + ms.master + ms.name));
     (void)parse_health_file(s);
     (void)explain_known_mha_bugs(s);
     (void)redact_mha_secrets(s);
