@@ -35,7 +35,7 @@ enum class FailoverOutcome { Unknown, Success, Partial, Failed };
 // Facts from the manager log about the most recent failover in it.
 struct FailoverReport {
   FailoverOutcome outcome = FailoverOutcome::Unknown;
-  std::string dead_master_host;  // "Dead Server: 127.0.0.11(127.0.0.11:3306)" / "Master ... is down!"
+  std::string dead_master_host;  // "Master 127.0.0.11(127.0.0.11:3306) is down!" / "Dead Servers:"
   int dead_master_port = 0;
   std::string new_master_host;  // "New master is H(IP:PORT)"
   std::string new_master_ip;
@@ -44,26 +44,39 @@ struct FailoverReport {
   // "The latest binary log file/position on all slaves is F:P" (old master coordinates)
   std::optional<BinlogPosition> latest_replica_position;
   bool dead_master_ssh_reachable = true;  // false on "Dead Master is not SSH reachable"
-  std::vector<std::string> warnings;      // e.g. "Transactions ... were lost" lines, verbatim
+  // e.g. "Transactions ... were lost", "H: ERROR: Applying logs failed.", without the log prefix;
+  // at most 50, each bounded, deduplicated (the report repeats log lines).
+  std::vector<std::string> warnings;
   bool started = false;  // a failover start was found; with outcome Unknown: still running or cut off
   std::string summary;   // the outcome line, or the most telling error for a failed failover
 };
 
 // Parses the last failover report found in `log_text` (a tail of the manager log). Returns
-// outcome Unknown when no failover report is present.
+// outcome Unknown when no failover report is present. The last failover starts at the last
+// "MHA::MasterFailover version"/"Starting master failover." line; nothing before it is used. Note
+// that `masterha_master_switch --master_state=dead --interactive=0` writes its log to manager_log,
+// not to stdout (its stdout holds only the config-reading lines): parse the manager log.
+// The dead master comes from the report's "Master H(IP:PORT) is down!", else the failover's
+// "Dead Servers:" list, else "Master H(IP:PORT) is not reachable!". For a failed failover the
+// summary is a known upstream bug's message, else the croak message in "Got ERROR: ...", else the
+// last error logged before it.
 FailoverReport parse_failover_report(std::string_view log_text);
 
 // masterha_check_ssh: judged by its text only.
 struct SshCheckResult {
   bool ok = false;
-  std::string summary;  // the decisive line, or the first error line
+  // "All SSH connection tests passed successfully." or the first "SSH connection from A to B
+  // failed!" with ssh's own complaint in parentheses ("ssh: connect to host ... Connection refused").
+  std::string summary;
 };
 SshCheckResult parse_check_ssh(std::string_view output);
 
 // masterha_check_repl: ok only with exit 0 AND "MySQL Replication Health is OK."
 struct ReplCheckResult {
   bool ok = false;
-  std::string summary;  // "MySQL Replication Health is OK." or the most telling error line
+  // "MySQL Replication Health is OK.", or a known upstream bug's message, or the first error-level
+  // line with content (MHA's "Error happened on checking configurations." wrappers are unwrapped).
+  std::string summary;
 };
 ReplCheckResult parse_check_repl(std::string_view output, int exit_code);
 
