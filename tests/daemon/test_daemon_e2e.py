@@ -667,6 +667,26 @@ wait $pid
         self.assertIn("decision", r.stdout)
 
 
+class Catalog(unittest.TestCase):
+    def test_catalog_compiles_and_covers_every_message_id(self):
+        with open(os.path.join(SRC, "lib", "ports", "audit_sink.cpp")) as f:
+            ids = set(re.findall(r'return "([0-9a-f]{32})";', f.read()))
+        self.assertEqual(len(ids), 12)
+        with tempfile.TemporaryDirectory() as root:
+            d = os.path.join(root, "usr", "lib", "systemd", "catalog")
+            os.makedirs(d)
+            shutil.copy(os.path.join(SRC, "docs", "mha-failback.catalog"), d)
+            r = subprocess.run(["journalctl", "--update-catalog", "--root=" + root], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr.strip(), "")
+            r = subprocess.run(["journalctl", "--root=" + root, "--list-catalog"], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            listed = {l.split()[0] for l in r.stdout.splitlines() if l.strip()}
+            self.assertEqual(listed, ids)
+            for line in r.stdout.splitlines():
+                self.assertRegex(line, r"^[0-9a-f]{32} mha-failback: \S")
+
+
 class Units(unittest.TestCase):
     def unit_with_build_binary(self, tmp):
         with open(os.path.join(SRC, "systemd", "mha-failbackd.service")) as f:
