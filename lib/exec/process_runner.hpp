@@ -26,7 +26,8 @@ struct ProcessRunnerOptions {
   std::chrono::milliseconds kill_grace{2'000};
   // After the program itself has exited, how long to keep reading output that a background
   // grandchild still holds open. A tool that starts a daemon without closing its stdout must not
-  // block us, and we must not kill that daemon either.
+  // block us, and we must not kill that daemon either. (It will see EPIPE/SIGPIPE if it writes to
+  // that stdout later: start commands should detach their daemons from it.)
   std::chrono::milliseconds drain_after_exit{250};
 };
 

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -276,6 +277,40 @@ TEST_F(InotifyWatcherTest, QueueOverflowStillReportsTheFlag) {
   touch(dir + "/flag");
   start_loop();
   ASSERT_TRUE(counter.wait_beyond(0)) << "overflow did not lead to a callback";
+}
+
+TEST_F(InotifyWatcherTest, FallsBackToPollingWhenInotifyIsUnavailable) {
+  // Exhaust this process's descriptors so inotify_init1 fails with EMFILE.
+  rlimit old_limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old_limit), 0);
+  rlimit low = old_limit;
+  low.rlim_cur = 256;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> fillers;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;)
+    fillers.push_back(fd);
+  std::optional<InotifyWatcher> polled;
+  polled.emplace(io_, InotifyWatcherOptions{.fallback_interval = 100ms});
+  for (int fd : fillers)
+    ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &old_limit);
+  ASSERT_TRUE(polled->polling_only());
+  // Declared after `polled`, so the loop stops before `polled` goes, even when an assertion fails.
+  std::shared_ptr<void> stop_first(nullptr, [this](void*) { stop_loop(); });
+
+  const std::string flag = base_ + "/sub/flag";
+  Counter& counter = new_counter();
+  polled->watch(flag, counter.callback());
+  start_loop();
+  fs::create_directories(base_ + "/sub");
+  touch(flag);
+  ASSERT_TRUE(counter.wait_beyond(0)) << "polling did not notice the flag";
+  std::this_thread::sleep_for(300ms);
+  int seen = counter.count();  // no change, no further calls
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(counter.count(), seen);
+  ASSERT_EQ(::unlink(flag.c_str()), 0);
+  ASSERT_TRUE(counter.wait_beyond(seen)) << "polling did not notice the removal";
 }
 
 TEST_F(InotifyWatcherTest, DestroyingTheWatcherWithPendingWorkIsSafe) {
