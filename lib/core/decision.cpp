@@ -73,8 +73,13 @@ std::string describe_not_master(const ServerSnapshot& s) {
   return "it replicates from " + s.replica->source_host;
 }
 
+// At the state file's precision: it keeps times in milliseconds while the flag's mtime has
+// nanoseconds, so after a restart the handled flag would otherwise look newer than itself.
 bool flag_is_newer(const ClusterSnapshot& snap, TimePoint than) {
-  return snap.mha.failover_complete_mtime && *snap.mha.failover_complete_mtime > than;
+  using std::chrono::milliseconds;
+  return snap.mha.failover_complete_mtime &&
+         std::chrono::floor<milliseconds>(*snap.mha.failover_complete_mtime) >
+             std::chrono::floor<milliseconds>(than);
 }
 
 // Replication of the rejoined old master, in the states after the rejoin.
