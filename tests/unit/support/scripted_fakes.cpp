@@ -151,6 +151,11 @@ Reply CallScript::on_call(const Call& call) {
   if (injected_) {
     if (responder_)
       if (auto r = responder_(call)) return *r;
+    if (world_) {
+      if (auto r = world_(call)) return *r;
+      ADD_FAILURE() << "the world model does not know call #" << n << ": " << call.describe();
+      return failure_reply(call, "unknown to the world model");
+    }
     return failure_reply(call, "the world broke at the injected failure");
   }
   if (inject_index_ && n == *inject_index_) {
@@ -163,6 +168,11 @@ Reply CallScript::on_call(const Call& call) {
     return fault_->reply;
   }
   if (pending_.empty()) {
+    if (world_) {
+      if (auto r = world_(call)) return *r;
+      ADD_FAILURE() << "the world model does not know call #" << n << ": " << call.describe();
+      return failure_reply(call, "unknown to the world model");
+    }
     ADD_FAILURE() << "unexpected call #" << n << ": " << call.describe()
                   << "\n  the script expected no more calls";
     return failure_reply(call, "unscripted call");

@@ -91,6 +91,11 @@ class CallScript {
   void inject(std::size_t index, Fault fault);
   using Responder = std::function<std::optional<Reply>(const Call&)>;
   void after_failure(Responder responder) { responder_ = std::move(responder); }
+  // A model of the world that answers every call the script does not cover (before and after an
+  // injected failure): with it, a scenario may script nothing and let the model answer, and an
+  // injected failure fails one call while the world goes on. nullopt: the model does not know the
+  // call, which fails the test like an unexpected call.
+  void answer_with(Responder world) { world_ = std::move(world); }
   bool injected() const { return injected_; }
   std::optional<std::size_t> injected_at() const { return inject_index_; }
   std::vector<Call> calls_after_failure() const;
@@ -104,6 +109,7 @@ class CallScript {
   std::optional<Fault> fault_;
   bool injected_ = false;
   Responder responder_;
+  Responder world_;
 };
 
 // ---------------------------------------------------------------- result helpers
