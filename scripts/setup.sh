@@ -14,7 +14,7 @@ PACKAGES=(
   libboost-dev libmariadb-dev libssh2-1-dev nlohmann-json3-dev libsdbus-c++-dev libsdbus-c++-bin
   libspdlog-dev libfmt-dev libsystemd-dev
   # tests
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev lintian
   # the real components the integration tests start themselves
   mariadb-server mariadb-client mha4mysql-manager mha4mysql-node openssh-server openssh-client
   dbus-daemon dbus-bin systemd procps iproute2 python3 python3-pymysql

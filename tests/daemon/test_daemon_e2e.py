@@ -726,5 +726,54 @@ class Units(unittest.TestCase):
             self.assertIn("\nRestart=no\n", f.read())
 
 
+@unittest.skipUnless(os.environ.get("MHAFB_TEST_DPKG") == "1",
+                     "installs the .deb on this machine: run with MHAFB_TEST_DPKG=1 (ctest -L package)")
+class Package(unittest.TestCase):
+    """Builds the .deb from this build directory, lints it, installs, removes and purges it."""
+
+    def test_build_lint_install_remove_purge(self):
+        self.assertNotEqual(subprocess.run(["dpkg", "-s", "mha-failback"], capture_output=True).returncode, 0,
+                            "mha-failback is already installed here; remove it first")
+        build = os.environ["MHAFB_BUILD_DIR"]
+        with tempfile.TemporaryDirectory() as out:
+            r = subprocess.run(["cpack", "-G", "DEB", "-B", out], cwd=build, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            debs = [f for f in os.listdir(out) if f.endswith(".deb")]
+            self.assertEqual(len(debs), 1, os.listdir(out))
+            deb = os.path.join(out, debs[0])
+            if shutil.which("lintian"):
+                with open(os.path.join(SRC, "packaging", "lintian-justified")) as f:
+                    accepted = {l.strip() for l in f if l.strip() and not l.startswith("#")}
+                r = subprocess.run(["lintian", deb], capture_output=True, text=True)
+                tags = {l.split()[2] for l in r.stdout.splitlines() if re.match(r"^[EW]: ", l)}
+                self.assertEqual(tags - accepted, set(), r.stdout)
+            r = subprocess.run(["dpkg", "-i", deb], capture_output=True, text=True)
+            try:
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                for path in ("/usr/sbin/mha-failbackd", "/usr/bin/mha-failbackctl",
+                             "/lib/systemd/system/mha-failbackd.service", "/lib/systemd/system/mha-manager@.service",
+                             "/usr/share/dbus-1/system.d/org.mhafailback.Supervisor1.conf",
+                             "/usr/lib/systemd/catalog/mha-failback.catalog",
+                             "/usr/share/man/man8/mha-failbackd.8.gz", "/usr/share/man/man1/mha-failbackctl.1.gz",
+                             "/usr/share/doc/mha-failback/copyright"):
+                    self.assertTrue(os.path.exists(path), path)
+                self.assertEqual(subprocess.run(["getent", "group", "mha-failback"]).returncode, 0)
+                self.assertEqual(os.stat("/var/lib/mha-failback").st_mode & 0o777, 0o750)
+                r = subprocess.run(["systemd-analyze", "verify", "/lib/systemd/system/mha-failbackd.service",
+                                    "/lib/systemd/system/mha-manager@.service"], capture_output=True, text=True)
+                self.assertEqual((r.returncode, r.stderr.strip()), (0, ""))
+                self.assertEqual(subprocess.run(["/usr/sbin/mha-failbackd", "--version"], capture_output=True).returncode, 0)
+            finally:
+                r = subprocess.run(["dpkg", "-r", "mha-failback"], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertFalse(os.path.exists("/usr/sbin/mha-failbackd"))
+                r = subprocess.run(["dpkg", "-P", "mha-failback"], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            for path in ("/etc/mha-failback", "/var/lib/mha-failback",
+                         "/etc/systemd/system/multi-user.target.wants/mha-failbackd.service",
+                         "/usr/share/dbus-1/system.d/org.mhafailback.Supervisor1.conf"):
+                self.assertFalse(os.path.lexists(path), path)
+
+
 if __name__ == "__main__":
     unittest.main()
