@@ -159,7 +159,9 @@ void Daemon::on_signal(int signo) {
 }
 
 void Daemon::reload() {
-  notifier_.reloading();
+  // RELOADING=1 must be followed by READY=1; before the first READY=1 neither is sent.
+  const bool notify_reload = ready_sent_;
+  if (notify_reload) notifier_.reloading();
   spdlog::info("reloading the configuration from {}", options_.config_path);
   auto loaded = load_daemon_config(options_.config_path);
   if (!loaded.ok()) {
@@ -168,7 +170,7 @@ void Daemon::reload() {
     audit(AuditKind::Warning, AuditPriority::Err,
           "Configuration reload rejected: " + std::to_string(loaded.errors.size()) + " error(s) in " +
               options_.config_path + "; the configuration in force stays unchanged.");
-    notifier_.ready();
+    if (notify_reload) notifier_.ready();
     return;
   }
   DaemonConfig next = std::move(loaded.config);
@@ -226,7 +228,7 @@ void Daemon::reload() {
   }
   config_ = std::move(next);
   publish_clusters();
-  notifier_.ready();
+  if (notify_reload) notifier_.ready();
 }
 
 void Daemon::shutdown() {

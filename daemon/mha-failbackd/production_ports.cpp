@@ -44,6 +44,12 @@ class ProductionPorts final : public ClusterPorts {
     return Ports{sql_, commands_, remote_, clock_, files_, audit_};
   }
 
+  std::vector<std::string> drain_dry_run() override {
+    auto entries = dry_log_.entries();
+    dry_log_.clear();
+    return entries;
+  }
+
  private:
   MariaDbSqlPort sql_;
   ProcessRunner commands_;

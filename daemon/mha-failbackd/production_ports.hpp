@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "common/result.hpp"
 #include "config/cluster_config.hpp"
@@ -16,6 +18,9 @@ class ClusterPorts {
  public:
   virtual ~ClusterPorts() = default;
   virtual Ports ports() = 0;
+  // With --dry-run: what the decorators kept from running since the last call (then forgotten, so
+  // a long dry run does not grow without bound). Called on the cluster's strand.
+  virtual std::vector<std::string> drain_dry_run() { return {}; }
 };
 
 Result<std::unique_ptr<ClusterPorts>> make_production_ports(const ClusterConfig& config, AuditSink& audit,

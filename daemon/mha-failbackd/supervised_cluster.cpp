@@ -91,6 +91,8 @@ void SupervisedCluster::run_tick() {
     } catch (const std::exception& e) {
       spdlog::error("cluster {}: tick failed with an unexpected exception: {}", name_, e.what());
     }
+    for (const auto& action : ports_->drain_dry_run())
+      spdlog::info("cluster {}: dry run: not executed: {}", name_, action);
     asio::post(loop_, [this, alive, next] {
       if (alive.lock()) tick_finished(next);
     });

@@ -310,6 +310,26 @@ class SessionBus(unittest.TestCase):
             watch.terminate()
             watch.wait(10)
 
+    def test_dry_run_starts_and_says_so(self):
+        other = Bus()
+        e = dict(os.environ)
+        log = os.path.join(self.env.dir, "dry.log")
+        with open(log, "w") as f:
+            p = subprocess.Popen([MHAFBD, "--dry-run", "--config", self.env.config, "--bus", other.address],
+                                 stdout=f, stderr=subprocess.STDOUT, env=e)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and "ready:" not in open(log).read():
+                time.sleep(0.05)
+            out = open(log).read()
+            self.assertIn("started in dry-run mode", out)
+            self.assertIn("ready:", out)
+            self.assertEqual(ctl(other.address, "status").returncode, 0)
+        finally:
+            p.terminate()
+            self.assertEqual(p.wait(30), 0)
+            other.stop()
+
     def test_second_daemon_cannot_take_the_name(self):
         d = Daemon(self.env, self.bus.address)
         rc = d.proc.wait(30)
@@ -487,7 +507,7 @@ class Notify(unittest.TestCase):
             self.assertLess(texts.index("READY=1"), texts.index("STOPPING=1"))
             self.assertEqual(texts.count("READY=1"), 1)
             for m in texts:
-                self.assertRegex(m, r"^(READY=1|STOPPING=1|WATCHDOG=1|STATUS=.+)$")
+                self.assertRegex(m, r"^(READY=1|STOPPING=1|WATCHDOG=1|RELOADING=1|STATUS=.+)$")
             return ready_after
         finally:
             n.close()
@@ -497,6 +517,22 @@ class Notify(unittest.TestCase):
 
     def test_abstract_socket(self):
         self.run_with("@mhafbd-e2e-notify-%d" % os.getpid())
+
+    def test_reload_is_announced(self):
+        path = os.path.join(self.env.dir, "notify3.sock")
+        n = NotifySocket(path)
+        try:
+            d = Daemon(self.env, self.bus.address, {"NOTIFY_SOCKET": path})
+            self.addCleanup(d.stop)
+            self.assertTrue(n.collect_until(lambda t: "READY=1" in t, 30), n.texts())
+            d.signal(signal.SIGHUP)
+            self.assertTrue(n.collect_until(lambda t: t.count("READY=1") == 2, 10), n.texts())
+            texts = n.texts()
+            first, second = [i for i, m in enumerate(texts) if m == "READY=1"]
+            self.assertIn("RELOADING=1", texts[first:second])
+            self.assertEqual(d.stop(), 0)
+        finally:
+            n.close()
 
     def test_watchdog_is_withheld_without_watchdog_usec(self):
         path = os.path.join(self.env.dir, "notify2.sock")
