@@ -166,7 +166,13 @@ Decision judge_rejoined_replication(const ClusterConfig& cfg, const PersistedSta
       rep.io_running && rep.seconds_behind && *rep.seconds_behind <= cfg.validation.max_lag_seconds;
   if (!lag_ok) {
     std::string lag = rep.seconds_behind ? std::to_string(*rep.seconds_behind) + "s behind" : "lag unknown";
-    if (!rep.io_running) lag = "IO thread connecting to " + neu;
+    if (!rep.io_running) {
+      lag = "IO thread connecting to " + neu;
+      // A connect that keeps failing (wrong replication password, network) says why here, so the
+      // wait and the eventual block name the cause rather than only the lag.
+      if (rep.last_io_errno != 0)
+        lag += ", failing with error " + std::to_string(rep.last_io_errno) + ": " + rep.last_io_error;
+    }
     if (validated)
       return go(ClusterState::SlaveRejoined,
                 "replication on " + old + " left the lag bound (" + lag + ", bound " +
