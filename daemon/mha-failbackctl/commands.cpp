@@ -231,10 +231,23 @@ int cmd_watch(Client& client, const CtlArgs& args) {
                   << " (restart watch to follow new ones)" << std::endl;
       });
   manager->finishRegistration();
+  // Leave with exit code 3 when the daemon leaves the bus (stopped or crashed).
+  int exit_code = kOk;
+  auto& conn = client.connection();
+  auto bus_proxy = sdbus::createProxy(conn, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+  bus_proxy->uponSignal("NameOwnerChanged")
+      .onInterface("org.freedesktop.DBus")
+      .call([&](const std::string& name, const std::string&, const std::string& new_owner) {
+        if (name != kBusName || !new_owner.empty()) return;
+        std::cout << now_text() << " mha-failbackd left the bus" << std::endl;
+        exit_code = kUnreachable;
+        conn.leaveEventLoop();
+      });
+  bus_proxy->finishRegistration();
   std::cout << "Watching " << (args.cluster.empty() ? "every cluster" : args.cluster) << " (Ctrl-C to stop)."
             << std::endl;
-  client.connection().enterEventLoop();
-  return kOk;
+  conn.enterEventLoop();
+  return exit_code;
 }
 
 }  // namespace mhafb::ctl

@@ -330,6 +330,23 @@ class SessionBus(unittest.TestCase):
             self.assertEqual(p.wait(30), 0)
             other.stop()
 
+    def test_watch_ends_when_the_daemon_leaves(self):
+        other = Bus()
+        d = Daemon(self.env, other.address)
+        try:
+            d.wait_ready()
+            watch = subprocess.Popen([MHAFBCTL, "--bus", other.address, "watch"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+            self.assertIn("Watching every cluster", watch.stdout.readline())
+            time.sleep(0.3)
+            self.assertEqual(d.stop(), 0)
+            rc = watch.wait(15)
+            self.assertEqual(rc, 3)
+            self.assertIn("mha-failbackd left the bus", watch.stdout.read())
+        finally:
+            d.stop()
+            other.stop()
+
     def test_second_daemon_cannot_take_the_name(self):
         d = Daemon(self.env, self.bus.address)
         rc = d.proc.wait(30)
