@@ -910,6 +910,67 @@ class Lab:
         from lab_writer import verify
         return verify(self, server, acks or self.path("writer", "acks.txt"), checksum_wait)
 
+    # ---- the daemon's configuration ---------------------------------------------------------
+    def daemon_config_dict(self, mode: str = "approve", state_dir: Optional[Path] = None,
+                           stable_seconds: int = 2, overrides: Optional[dict] = None) -> dict:
+        """mha-failbackd's JSON configuration for this lab (docs/CONFIGURATION.md): one cluster
+        `app1` on the lab's MHA config, preferred master db1 (127.0.0.11), SSH with the lab's key
+        and known_hosts, the lab's start-db / manager-start / manager-stop commands, the fixed MHA
+        modules through mha_tool_env, passwords from the lab's 0600 files, short timers.
+        `overrides` is merged into the cluster object key by key (nested objects merge too)."""
+        cluster: dict = {
+            "name": APP_NAME,
+            "mha_conf": str(self.mha_conf),
+            "preferred_master": self.host("db1").ip,
+            "mode": mode,
+            "admin": {"user": ACCOUNTS["admin"], "password_file": str(self.secret_file("admin"))},
+            "replication": {"user": ACCOUNTS["repl"], "password_file": str(self.secret_file("repl"))},
+            "ssh": {"user": "root", "identity_file": str(self.client_key),
+                    "known_hosts": str(self.known_hosts), "connect_timeout_ms": 3000},
+            "validation": {"max_lag_seconds": 5, "stable_seconds": stable_seconds, "run_mha_checks": True},
+            "sql_error_policy": {"action": "block", "max_skips": 0},
+            "timeouts": {"probe_interval_ms": 500, "sql_timeout_ms": 2000,
+                         "old_master_return_seconds": 600, "database_start_seconds": 60,
+                         "catch_up_seconds": 120, "switch_budget_seconds": 180,
+                         "manager_restart_seconds": 90, "tool_seconds": 120},
+            "commands": {
+                # Run over SSH on the old master's host (127.0.0.11:2222): detaches mariadbd and
+                # returns once it answers SQL. Writable, as a crashed master restarts: the daemon
+                # fences it the moment it answers.
+                "start_database": [str(self.bin("start-db")), "db1"],
+                "manager_start": [str(self.bin("manager-start"))],
+                "manager_stop": [str(self.bin("manager-stop"))],
+                "companion_start": [],
+                "companion_stop": [],
+                "mha_tool_env": [f"PERL5LIB={self.perl5}"],
+                "mha_bin_dir": "/usr/bin",
+                "mysqlbinlog": "/usr/bin/mysqlbinlog",
+            },
+        }
+
+        def merge(into: dict, extra: dict) -> None:
+            for k, v in extra.items():
+                if isinstance(v, dict) and isinstance(into.get(k), dict):
+                    merge(into[k], v)
+                else:
+                    into[k] = v
+
+        merge(cluster, overrides or {})
+        return {"state_dir": str(state_dir or self.path("daemon", "state")), "log_level": "info",
+                "clusters": [cluster]}
+
+    def write_daemon_config(self, out: Optional[Path] = None, **kwargs) -> Path:
+        """Writes daemon_config_dict(**kwargs) to `out` (default <dir>/daemon/mha-failback.json)
+        and creates the state directory; returns the path. Holds no secret (only password files)."""
+        cfg = self.daemon_config_dict(**kwargs)
+        out = Path(out) if out else self.path("daemon", "mha-failback.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        Path(cfg["state_dir"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(json.dumps(cfg, indent=2) + "\n")
+        os.replace(tmp, out)
+        return out
+
     # ---- status -------------------------------------------------------------------------------
     def status(self) -> dict:
         out: dict = {"dir": str(self.dir), "processes": self.processes(), "servers": {}}
@@ -1005,6 +1066,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     sp.add_argument("--acks", help="acks file (default <dir>/writer/acks.txt)")
     sp = add("runbook", "run the runbook's verbatim failback procedure (the data-losing baseline)")
     sp.add_argument("--old-master", default="db1")
+    sp = add("daemon-config", "write mha-failbackd's JSON configuration for this lab")
+    sp.add_argument("--out", help="file to write (default <dir>/daemon/mha-failback.json)")
+    sp.add_argument("--mode", choices=("observe", "approve", "auto"), default="approve")
+    sp.add_argument("--state-dir", help="the daemon's state directory (default <dir>/daemon/state)")
+    sp.add_argument("--stable-seconds", type=int, default=2, help="validation window (default 2)")
+    sp.add_argument("--set", action="append", default=[], metavar="JSON",
+                    help="a JSON object merged into the cluster, e.g. '{\"timeouts\": {\"catch_up_seconds\": 20}}'")
     sp = add("capture", "capture real MHA tool output into a directory (builds its own lab)")
     sp.add_argument("--out", required=True)
 
@@ -1094,6 +1162,18 @@ def _dispatch(lab: Lab, a) -> int:
         r = lab.runbook(a.old_master)
         _json_print(r)
         return 0 if r["ok"] else 1
+    if c == "daemon-config":
+        overrides: dict = {}
+        for text in a.set:
+            extra = json.loads(text)
+            if not isinstance(extra, dict):
+                raise LabError("--set takes a JSON object")
+            overrides.update(extra)
+        path = lab.write_daemon_config(Path(a.out) if a.out else None, mode=a.mode,
+                                       state_dir=Path(a.state_dir) if a.state_dir else None,
+                                       stable_seconds=a.stable_seconds, overrides=overrides)
+        print(path)
+        return 0
     if c == "capture":
         from lab_capture import capture
         return capture(lab, Path(a.out))
