@@ -19,9 +19,14 @@ StepOutcome restore(StepContext& ctx) {
       auto spec = mhatools::manager_start(ctx.config);
       auto started = ctx.io.local(spec);
       if (!started || !started->succeeded()) {
-        std::string why = !started
-                              ? started.error().message
-                              : "exit " + std::to_string(started->exit_code) + ": " + started->combined();
+        std::string why;
+        if (!started) {
+          why = started.error().message;
+        } else {
+          why = "exit " + std::to_string(started->exit_code);
+          if (!started->combined().empty())
+            why += ": " + started->combined();  // a silent failure ends at the code
+        }
         return StepOutcome::block("starting the MHA manager with " + spec.display() + " failed: " + why,
                                   "start the MHA manager by hand, " + ctx.ack_hint());
       }
