@@ -1,7 +1,9 @@
 // `mha-failbackctl history CLUSTER`: the cluster's audit records, read back from the journal with
 // journalctl (argv, no shell), newest last. Without journal records it shows the persisted state
 // file, the other place a cluster's story is kept.
+#include <algorithm>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -40,6 +42,15 @@ int show_state_file(const CtlArgs& args) {
   ss << in.rdbuf();
   std::cout << "No journal records for " << args.cluster << "; persisted state (" << path << "):\n"
             << ss.str() << "\n";
+  // What the engine archived for this cluster: failover flags, divergence reports.
+  std::error_code ec;
+  std::vector<std::string> archived;
+  for (const auto& e : std::filesystem::directory_iterator(args.state_dir + "/history", ec))
+    if (e.path().filename().string().rfind(args.cluster, 0) == 0) archived.push_back(e.path().string());
+  std::sort(archived.begin(), archived.end());
+  if (!archived.empty()) std::cout << "Archived in " << args.state_dir << "/history:\n";
+  for (const auto& a : archived)
+    std::cout << "  " << a << "\n";
   return kOk;
 }
 

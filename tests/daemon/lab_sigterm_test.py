@@ -14,6 +14,7 @@ Env: MHAFBD, MHAFBCTL (binaries), MHAFB_SOURCE_DIR. Root. Label `integration` (o
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,6 +70,7 @@ class SigtermDuringSwitch(unittest.TestCase):
         except Exception:  # noqa: BLE001 - the lab goes down next anyway
             pass
         self.lab.down(remove=True)
+        shutil.rmtree(self.base, ignore_errors=True)
 
     def start_daemon(self, name):
         log = open(self.base / f"{name}.log", "w")

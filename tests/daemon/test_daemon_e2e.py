@@ -643,6 +643,23 @@ class Journal(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
 
+    def test_history_falls_back_to_the_state_directory(self):
+        state = os.path.join(self.env.dir, "st")
+        os.makedirs(os.path.join(state, "history"))
+        with open(os.path.join(state, "app1.state.json"), "w") as f:
+            f.write('{"state": "validated"}')
+        open(os.path.join(state, "history", "app1.failover.complete.20261124T045523Z"), "w").close()
+        open(os.path.join(state, "history", "other.failover.complete.20261124T045523Z"), "w").close()
+        r = subprocess.run([MHAFBCTL, "history", "app1", "--state-dir", state, "-D", os.path.join(state, "none")],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('{"state": "validated"}', r.stdout)
+        self.assertIn("app1.failover.complete.20261124T045523Z", r.stdout)
+        self.assertNotIn("other.failover", r.stdout)
+        r = subprocess.run([MHAFBCTL, "history", "nosuch", "--state-dir", state, "-D", os.path.join(state, "none")],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+
     def test_audit_records_carry_every_field(self):
         self.in_namespace(JOURNAL_PROBE)
         recs = self.records("SYSLOG_IDENTIFIER=mha-failbackd")
