@@ -312,9 +312,21 @@ Decision decide_degraded(const ClusterSnapshot& snap, const ClusterConfig& cfg, 
   if (!st.divergence_checked)
     return step(StepId::DivergenceGate,
                 "check old master " + old + " for transactions " + neu + " never received", old);
-  if (replicates_from(*r.old_snap, *r.new_cfg) && r.old_snap->replica->sql_running &&
-      (r.old_snap->replica->io_running || r.old_snap->replica->io_connecting))
-    return go(ClusterState::SlaveRejoined, "old master " + old + " replicates from new master " + neu, old);
+  if (replicates_from(*r.old_snap, *r.new_cfg)) {
+    const ReplicaStatus& rep = *r.old_snap->replica;
+    // Stopped on an error: rejoining again would reset its position and replay or skip what it applied.
+    if (rep.last_sql_errno != 0 && !rep.sql_running)
+      return block("replication SQL error on " + old + ": error " + std::to_string(rep.last_sql_errno) +
+                       ": " + rep.last_sql_error,
+                   "repair the data on " + old + " so the event applies, START SLAVE on it, " + ack_hint(cfg),
+                   old);
+    if (rep.last_io_errno != 0 && !rep.io_running && !rep.io_connecting)
+      return block("replication IO error on " + old + ": error " + std::to_string(rep.last_io_errno) + ": " +
+                       rep.last_io_error,
+                   "fix what the error names, " + ack_hint(cfg), old);
+    if (rep.sql_running && (rep.io_running || rep.io_connecting))
+      return go(ClusterState::SlaveRejoined, "old master " + old + " replicates from new master " + neu, old);
+  }
   return step(StepId::Rejoin, "rejoin old master " + old + " as a replica of " + neu, old);
 }
 

@@ -9,21 +9,6 @@ namespace mhafb::sqlstmt {
 
 namespace {
 
-SqlStatement with_secret(const std::string& text_with_placeholder, const std::string& password) {
-  // The placeholder is a character sequence no quoted value can contain unescaped.
-  const std::string placeholder = "\x01PASSWORD\x01";
-  SqlStatement s;
-  s.mutates = true;
-  auto at = text_with_placeholder.find(placeholder);
-  s.text = text_with_placeholder;
-  s.audit_text = text_with_placeholder;
-  if (at != std::string::npos) {
-    s.text.replace(at, placeholder.size(), quote_string(password));
-    s.audit_text.replace(at, placeholder.size(), "'***'");
-  }
-  return s;
-}
-
 struct Words {
   const char* change;  // CHANGE MASTER TO | CHANGE REPLICATION SOURCE TO
   const char* host;
@@ -47,10 +32,20 @@ Words words_for(Flavor flavor, const std::string& version) {
           "MASTER_PASSWORD",  "MASTER_LOG_FILE", "MASTER_LOG_POS"};
 }
 
-std::string source_clause(const Words& w, const std::string& host, int port, const std::string& user) {
-  return std::string(w.change) + " " + w.host + "=" + quote_string(host) + ", " + w.port + "=" +
-         std::to_string(port) + ", " + w.user + "=" + quote_string(user) + ", " + w.password +
-         "=\x01PASSWORD\x01";
+// The statement is built twice, once with the password literal and once with '***', so no value from
+// the configuration can ever move the password into the audit text.
+SqlStatement with_secret(const Words& w, const std::string& host, int port, const std::string& user,
+                         const std::string& password, const std::string& tail) {
+  auto build = [&](const std::string& password_literal) {
+    return std::string(w.change) + " " + w.host + "=" + quote_string(host) + ", " + w.port + "=" +
+           std::to_string(port) + ", " + w.user + "=" + quote_string(user) + ", " + w.password + "=" +
+           password_literal + tail;
+  };
+  SqlStatement s;
+  s.mutates = true;
+  s.text = build(quote_string(password));
+  s.audit_text = build("'***'");
+  return s;
 }
 
 }  // namespace
@@ -116,30 +111,36 @@ SqlStatement gtid_slave_pos_from_binlog_pos() {
 SqlStatement change_source_gtid(Flavor flavor, const std::string& version, const std::string& host, int port,
                                 const std::string& user, const std::string& password) {
   Words w = words_for(flavor, version);
-  std::string text = source_clause(w, host, port, user);
+  std::string tail;
   if (flavor == Flavor::MySQL)
-    text += mysql_has_replica_syntax(version) ? ", SOURCE_AUTO_POSITION=1" : ", MASTER_AUTO_POSITION=1";
+    tail = mysql_has_replica_syntax(version) ? ", SOURCE_AUTO_POSITION=1" : ", MASTER_AUTO_POSITION=1";
   else
-    text += ", MASTER_USE_GTID=slave_pos";
-  return with_secret(text, password);
+    tail = ", MASTER_USE_GTID=slave_pos";
+  return with_secret(w, host, port, user, password, tail);
 }
 
 SqlStatement change_source_position(Flavor flavor, const std::string& version, const std::string& host,
                                     int port, const std::string& user, const std::string& password,
                                     const BinlogPosition& at) {
   Words w = words_for(flavor, version);
-  std::string text = source_clause(w, host, port, user) + ", " + w.log_file + "=" + quote_string(at.file) +
-                     ", " + w.log_pos + "=" + std::to_string(at.pos);
-  if (flavor == Flavor::MariaDB) text += ", MASTER_USE_GTID=no";
+  std::string tail = std::string(", ") + w.log_file + "=" + quote_string(at.file) + ", " + w.log_pos + "=" +
+                     std::to_string(at.pos);
+  if (flavor == Flavor::MariaDB) tail += ", MASTER_USE_GTID=no";
   if (flavor == Flavor::MySQL)
-    text += mysql_has_replica_syntax(version) ? ", SOURCE_AUTO_POSITION=0" : ", MASTER_AUTO_POSITION=0";
-  return with_secret(text, password);
+    tail += mysql_has_replica_syntax(version) ? ", SOURCE_AUTO_POSITION=0" : ", MASTER_AUTO_POSITION=0";
+  return with_secret(w, host, port, user, password, tail);
 }
 
 SqlStatement skip_one_event(Flavor flavor, const std::string& version) {
   if (flavor == Flavor::MySQL && mysql_has_replica_syntax(version))
     return SqlStatement::write("SET GLOBAL sql_replica_skip_counter = 1");
   return SqlStatement::write("SET GLOBAL sql_slave_skip_counter = 1");
+}
+
+SqlStatement reset_replica_all(Flavor flavor, const std::string& version) {
+  if (flavor == Flavor::MySQL && mysql_has_replica_syntax(version))
+    return SqlStatement::write("RESET REPLICA ALL");
+  return SqlStatement::write("RESET SLAVE ALL");
 }
 
 }  // namespace mhafb::sqlstmt

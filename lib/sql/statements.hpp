@@ -34,5 +34,7 @@ SqlStatement change_source_position(Flavor flavor, const std::string& version, c
                                     int port, const std::string& user, const std::string& password,
                                     const BinlogPosition& at);
 SqlStatement skip_one_event(Flavor flavor, const std::string& version);
+// Forgets the replication configuration entirely (undoing a half-done switch's repointing).
+SqlStatement reset_replica_all(Flavor flavor, const std::string& version);
 
 }  // namespace mhafb::sqlstmt

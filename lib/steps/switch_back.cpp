@@ -39,7 +39,11 @@ Role read_role_once(StepContext& ctx, const std::string& host, const ServerSnaps
   Flavor flavor = snap ? snap->flavor : sqlstmt::flavor_of_version(facts->get(0, "version").value_or(""));
   std::string version = facts->get(0, "version").value_or("");
   auto rs = ctx.io.sql(host, sqlstmt::replica_status(flavor, version));
-  if (rs && !rs->empty()) {
+  if (!rs) {
+    r.answers = false;  // a role half read is no role: it must not be taken for "not a replica"
+    return r;
+  }
+  if (!rs->empty()) {
     r.source = rs->get(0, "Master_Host").value_or(rs->get(0, "Source_Host").value_or(""));
     r.source_port =
         std::atoi(rs->get(0, "Master_Port").value_or(rs->get(0, "Source_Port").value_or("0")).c_str());
@@ -93,6 +97,15 @@ void run_companion(StepContext& ctx, const std::vector<std::string>& argv, const
                  host);
 }
 
+// What the preparation left in place, for sentences that stop without undoing it.
+std::string preparation_facts(const StepContext& ctx) {
+  std::string out;
+  if (ctx.state.manager_stopped) out += "; the MHA manager is stopped";
+  if (!ctx.state.archived_flag_path.empty())
+    out += "; the failover flag is archived at " + ctx.state.archived_flag_path;
+  return out;
+}
+
 // Undoes b-d: the flag goes back where MHA left it, the manager runs again if we stopped it.
 std::string undo_preparation(StepContext& ctx, const MhaServer& current_master) {
   std::string notes;
@@ -114,6 +127,79 @@ std::string undo_preparation(StepContext& ctx, const MhaServer& current_master) 
   return notes;
 }
 
+// The statements that restore a writable master must not give up on one lost packet.
+Result<ResultSet> insist(StepContext& ctx, const std::string& host, const SqlStatement& statement) {
+  for (int attempt = 0;; ++attempt) {
+    auto r = ctx.io.sql(host, statement);
+    if (r || attempt == 4) return r;
+    ctx.io.ports().clock.sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+// After a switch that did not end cleanly, leaves exactly one writable master and says how.
+// MHA rolls nothing back once it began rejecting writes, and 0.58 even reports success when it could
+// not lift read_only on the target, so every combination is read from the servers and settled here:
+//   - target no longer replicates (promoted, perhaps left read-only): forward — lift read_only on it,
+//     fence the current master;
+//   - target still a replica: the current master keeps the role — undo MHA's repointing of it to the
+//     target, lift read_only on it, fence the target.
+struct Settled {
+  bool forward = false;  // the target holds the master role now
+  std::string note;
+};
+
+Settled settle_roles(StepContext& ctx, const MhaServer& target, const MhaServer& current, const Role& t,
+                     const Role& c, Flavor flavor, const std::string& version) {
+  Settled out;
+  if (t.answers && !t.replica) {
+    out.forward = true;
+    if (t.read_only) {
+      auto lift = insist(ctx, target.hostname, sqlstmt::set_read_only(false));
+      out.forward = lift.ok();
+      out.note =
+          lift
+              ? "; " + target.hostname + " was promoted but left read-only, so read_only=0 was set on it"
+              : "; " + target.hostname + " was promoted but left read-only and could NOT be made writable: " +
+                    lift.error().message;
+    }
+    if (c.answers && !c.read_only) {
+      auto fence = insist(ctx, current.hostname, sqlstmt::set_read_only(true));
+      out.note += fence ? "; " + current.hostname + " was fenced (read_only=1)"
+                        : "; " + current.hostname + " could NOT be fenced: " + fence.error().message;
+    }
+    if (!out.forward && c.answers) {
+      // The target cannot take writes: give the role back to the current master.
+      (void)ctx.io.sql(current.hostname, sqlstmt::stop_replica(flavor, version));
+      (void)insist(ctx, current.hostname, sqlstmt::reset_replica_all(flavor, version));
+      auto back = insist(ctx, current.hostname, sqlstmt::set_read_only(false));
+      out.note +=
+          back ? "; " + current.hostname + " was made writable again (read_only=0)"
+               : "; " + current.hostname + " could NOT be made writable again: " + back.error().message;
+    }
+    return out;
+  }
+  if (!c.answers) {
+    out.note = "; " + current.hostname + " does not answer SQL: check it now";
+    return out;
+  }
+  if (is_source(c, target)) {
+    (void)ctx.io.sql(current.hostname, sqlstmt::stop_replica(flavor, version));
+    auto reset = insist(ctx, current.hostname, sqlstmt::reset_replica_all(flavor, version));
+    out.note += reset ? "; " + current.hostname + "'s replication from " + target.hostname + " was removed"
+                      : "; " + current.hostname + "'s replication from " + target.hostname +
+                            " could NOT be removed: " + reset.error().message;
+  }
+  if (c.read_only) {
+    auto undo = insist(ctx, current.hostname, sqlstmt::set_read_only(false));
+    out.note += undo ? "; " + current.hostname + " was made writable again (read_only=0)"
+                     : "; " + current.hostname + " could NOT be made writable again: " + undo.error().message;
+  } else {
+    out.note += "; " + current.hostname + " stays the writable master";
+  }
+  if (t.answers && !t.read_only) (void)ctx.io.sql(target.hostname, sqlstmt::set_read_only(true));
+  return out;
+}
+
 }  // namespace
 
 StepOutcome switch_back(StepContext& ctx) {
@@ -125,43 +211,53 @@ StepOutcome switch_back(StepContext& ctx) {
   const ServerSnapshot* target_snap = ctx.snapshot.find(target->hostname);
   const ServerSnapshot* current_snap = ctx.snapshot.find(current->hostname);
 
+  const Flavor flavor = current_snap ? current_snap->flavor : Flavor::MariaDB;
+  const std::string version = current_snap ? current_snap->version : std::string();
+
   // Resume after a restart during the switch: inspect, never run it again.
   if (st.switch_started) {
     Role t = read_role(ctx, target->hostname, target_snap);
     Role c = read_role(ctx, current->hostname, current_snap);
-    if (t.answers && !t.read_only && !t.replica) {
-      if (!c.answers || c.read_only) {
-        st.switch_started = false;
-        run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
-        return StepOutcome::transition(
-            ClusterState::SwitchedBack,
-            "the switch back had completed before the restart: " + target->hostname + " is master");
-      }
+    const bool t_master = t.answers && !t.read_only && !t.replica;
+    const bool c_master = c.answers && !c.read_only && !c.replica;
+    if (!t.answers ||
+        (!c.answers && !t_master))  // unknown: switch_started stays, a later look inspects again
+      return StepOutcome::block(
+          "a switch back was interrupted by a restart and the roles cannot be read (" + target->hostname +
+              (t.answers ? " answers" : " does not answer SQL") + ", " + current->hostname +
+              (c.answers ? " answers" : " does not answer SQL") + ")" + preparation_facts(ctx),
+          "check both servers by hand; make exactly one writable master, " + ctx.ack_hint());
+    st.switch_started = false;
+    if (t_master && (!c.answers || !c_master)) {
+      run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
+      return StepOutcome::transition(
+          ClusterState::SwitchedBack,
+          "the switch back had completed before the restart: " + target->hostname + " is master");
     }
-    if (c.answers && !c.read_only && !c.replica) {
-      st.switch_started = false;
+    if (t_master && c_master) {
+      std::string notes = undo_preparation(ctx, *current);
+      return StepOutcome::block(
+          "two writable masters after a switch back interrupted by a restart: " + target->hostname + " and " +
+              current->hostname + notes,
+          "fence the one that must not take writes, compare their data, " + ctx.ack_hint());
+    }
+    if (c_master) {
       std::string notes = undo_preparation(ctx, *current);
       return StepOutcome::block(
           "a switch back was started before a restart and did not take effect; " + current->hostname +
               " is still the writable master" + notes,
           "check the manager log and both servers, " + ctx.ack_hint() + " to try again");
     }
-    if (c.answers && c.read_only && !(t.answers && !t.read_only)) {
-      // Nobody writable: restore the master we had.
-      auto undo = ctx.io.sql(current->hostname, sqlstmt::set_read_only(false));
-      st.switch_started = false;
-      std::string notes = undo_preparation(ctx, *current);
-      return StepOutcome::block(
-          "a switch back was interrupted with no writable master; " + current->hostname +
-              (undo ? " was made writable again" : " could NOT be made writable: " + undo.error().message) +
-              notes,
-          "check both servers' data and roles, " + ctx.ack_hint());
+    Settled settled = settle_roles(ctx, *target, *current, t, c, flavor, version);
+    if (settled.forward && is_source(c, *target)) {
+      run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
+      return StepOutcome::transition(ClusterState::SwitchedBack,
+                                     "the switch back had taken effect before the restart" + settled.note);
     }
-    return StepOutcome::block(
-        "a switch back was interrupted and the roles cannot be read (" + target->hostname +
-            (t.answers ? " answers" : " does not answer") + ", " + current->hostname +
-            (c.answers ? " answers" : " does not answer") + ")",
-        "check both servers by hand; make exactly one writable master, " + ctx.ack_hint());
+    std::string notes = settled.forward ? preparation_facts(ctx) : undo_preparation(ctx, *current);
+    (void)ctx.io.save();
+    return StepOutcome::block("a switch back was interrupted with no writable master" + settled.note + notes,
+                              "check both servers' data and roles, " + ctx.ack_hint());
   }
 
   // a. check first
@@ -263,36 +359,38 @@ StepOutcome switch_back(StepContext& ctx) {
     return StepOutcome::block(
         "after the switch (" + what + ") the roles cannot be verified: " + target->hostname +
             (t.answers ? " answers" : " does not answer SQL") + ", " + current->hostname +
-            (c.answers ? " answers" : " does not answer SQL"),
+            (c.answers ? " answers" : " does not answer SQL") + preparation_facts(ctx),
         "check both servers now and make sure exactly one is writable; " + ctx.ack_hint());
   }
-  if (target_is_master) {
-    // The switch went through but left the old new master in an unexpected state: forward only.
-    st.switch_started = false;
-    run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
-    return StepOutcome::transition(ClusterState::SwitchedBack,
-                                   "switched the master role back to " + target->hostname + ", but " +
-                                       current->hostname + " does not replicate from it yet (" + what +
-                                       "); the restore step's check_repl will judge");
-  }
-  // Not switched: a writable master must exist. MHA rolls nothing back after write rejection began.
-  std::string undo_note;
-  if (c.answers && c.read_only && !is_source(c, *target)) {
-    auto undo = ctx.io.sql(current->hostname, sqlstmt::set_read_only(false));
-    undo_note = undo
-                    ? "; " + current->hostname + " was made writable again (read_only=0)"
-                    : "; " + current->hostname + " could NOT be made writable again: " + undo.error().message;
-  } else if (!c.answers) {
-    undo_note = "; " + current->hostname + " does not answer SQL: check it now";
-  } else {
-    undo_note = "; " + current->hostname + " stays the writable master";
-  }
-  // Re-fence the target if the failed switch left it writable while still a replica.
-  if (t.answers && !t.read_only) (void)ctx.io.sql(target->hostname, sqlstmt::set_read_only(true));
   st.switch_started = false;
+  if (target_is_master) {
+    // The switch went through, though not as MHA reported or not completely: forward only.
+    std::string note;
+    if (!c.read_only && !c.replica) {
+      auto fence_current = insist(ctx, current->hostname, sqlstmt::set_read_only(true));
+      note = fence_current
+                 ? "; " + current->hostname + " was still writable and was fenced (read_only=1)"
+                 : "; " + current->hostname +
+                       " is still writable and could NOT be fenced: " + fence_current.error().message;
+    }
+    run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
+    return StepOutcome::transition(
+        ClusterState::SwitchedBack,
+        "switched the master role back to " + target->hostname + ", but " + current->hostname +
+            (current_follows ? " reports it" : " does not replicate from it yet") + " (" + what + ")" + note +
+            "; the restore step's check_repl will judge");
+  }
+  Settled settled = settle_roles(ctx, *target, *current, t, c, flavor, version);
+  if (settled.forward) {
+    (void)ctx.io.save();
+    return StepOutcome::block("the switch back to " + target->hostname + " did not end cleanly (" + what +
+                                  ")" + settled.note + preparation_facts(ctx),
+                              "verify that " + target->hostname + " is the only writable master and that " +
+                                  current->hostname + " replicates from it, " + ctx.ack_hint());
+  }
   std::string notes = undo_preparation(ctx, *current);
   return StepOutcome::block(
-      "the switch back to " + target->hostname + " failed (" + what + ")" + undo_note + notes,
+      "the switch back to " + target->hostname + " failed (" + what + ")" + settled.note + notes,
       "read the switch output in the journal, fix the cause, " + ctx.ack_hint() +
           " and approve the failback again");
 }
