@@ -23,6 +23,14 @@ StepOutcome rejoin(StepContext& ctx) {
       (old->replica->io_running || old->replica->io_connecting))
     return StepOutcome::transition(ClusterState::SlaveRejoined,
                                    old_cfg->hostname + " already replicates from " + new_cfg->hostname);
+  // It already applied transactions and stopped on an error: rejoining again would reset
+  // gtid_slave_pos (or the coordinates) behind what it applied and replay it.
+  if (replicates_from(*old, *new_cfg) && old->replica->last_sql_errno != 0 && !old->replica->sql_running)
+    return StepOutcome::block(
+        "replication on " + old_cfg->hostname + " stopped on error " +
+            std::to_string(old->replica->last_sql_errno) + ": " + old->replica->last_sql_error +
+            "; rejoining again would replay what it applied",
+        "repair the data on " + old_cfg->hostname + ", START SLAVE on it, " + ctx.ack_hint());
 
   const auto& repl = ctx.config.replication;
   if (repl.user.empty())
