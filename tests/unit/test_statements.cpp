@@ -58,18 +58,18 @@ TEST(Statements, ReplicationWordsPerDialect) {
   struct Row {
     Flavor flavor;
     std::string version;
-    std::string status, stop, start, skip;
+    std::string status, stop, start, skip, reset;
   };
   std::vector<Row> rows_ = {
       {Flavor::MariaDB, kMaria, "SHOW SLAVE STATUS", "STOP SLAVE", "START SLAVE",
-       "SET GLOBAL sql_slave_skip_counter = 1"},
+       "SET GLOBAL sql_slave_skip_counter = 1", "RESET SLAVE ALL"},
       {Flavor::MySQL, kMy8, "SHOW REPLICA STATUS", "STOP REPLICA", "START REPLICA",
-       "SET GLOBAL sql_replica_skip_counter = 1"},
+       "SET GLOBAL sql_replica_skip_counter = 1", "RESET REPLICA ALL"},
       {Flavor::MySQL, kMy57, "SHOW SLAVE STATUS", "STOP SLAVE", "START SLAVE",
-       "SET GLOBAL sql_slave_skip_counter = 1"},
+       "SET GLOBAL sql_slave_skip_counter = 1", "RESET SLAVE ALL"},
       // A MariaDB version number above 8 never selects MySQL's words.
       {Flavor::MariaDB, "11.4.2-MariaDB", "SHOW SLAVE STATUS", "STOP SLAVE", "START SLAVE",
-       "SET GLOBAL sql_slave_skip_counter = 1"},
+       "SET GLOBAL sql_slave_skip_counter = 1", "RESET SLAVE ALL"},
   };
   for (const auto& r : rows_) {
     SCOPED_TRACE(r.version);
@@ -77,6 +77,8 @@ TEST(Statements, ReplicationWordsPerDialect) {
     EXPECT_EQ(stop_replica(r.flavor, r.version).text, r.stop);
     EXPECT_EQ(start_replica(r.flavor, r.version).text, r.start);
     EXPECT_EQ(skip_one_event(r.flavor, r.version).text, r.skip);
+    EXPECT_EQ(reset_replica_all(r.flavor, r.version).text, r.reset);
+    EXPECT_TRUE(reset_replica_all(r.flavor, r.version).mutates);
     EXPECT_TRUE(stop_replica(r.flavor, r.version).mutates);
     EXPECT_TRUE(start_replica(r.flavor, r.version).mutates);
     EXPECT_TRUE(skip_one_event(r.flavor, r.version).mutates);

@@ -489,6 +489,98 @@ TEST(SwitchBackStep, NoWritableMasterAfterAFailedSwitchIsNeverReportedAsAWritabl
   EXPECT_TRUE(made_writable) << "left without a writable master: " << o.sentence;
 }
 
+// MHA reported success but could not lift read_only on the target: the target holds the role (the
+// current master replicates from it), so the step goes forward and lifts it.
+TEST(SwitchBackStep, PromotedTargetLeftReadOnlyIsLiftedForward) {
+  StepHarness h;
+  validated(h);
+  expect_preparation(h);
+  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
+  expect_role(h, kOld, true, "");
+  expect_role(h, kNew, true, kOld);
+  h.sql.expect(kOld, "SET GLOBAL read_only = 0", no_rows());
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("127.0.0.11 was promoted but left read-only, so read_only=0 was set on it"),
+            std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.sentence.find("the MHA manager is stopped"), std::string::npos) << o.sentence;
+  EXPECT_NE(o.sentence.find("the failover flag is archived at " + kArchived), std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.suggestion.find("verify that 127.0.0.11 is the only writable master"), std::string::npos);
+  EXPECT_EQ(h.mutating_sql(), std::vector<std::string>{"SET GLOBAL read_only = 0"});
+  EXPECT_FALSE(h.files.exists(kFlag)) << "forward: the flag stays archived";
+  EXPECT_FALSE(h.state.switch_started);
+}
+
+TEST(SwitchBackStep, PromotedTargetThatCannotBeLiftedHandsTheRoleBack) {
+  StepHarness h;
+  validated(h);
+  expect_preparation(h);
+  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
+  expect_role(h, kOld, true, "");
+  expect_role(h, kNew, true, kOld);
+  for (int i = 0; i < 5; ++i)
+    h.sql.expect(kOld, "SET GLOBAL read_only = 0",
+                 Error{ErrorKind::Failed,
+                       "Access denied; you need (at least one of) the SUPER, READ_ONLY ADMIN "
+                       "privilege(s) for this operation",
+                       1227});
+  h.sql.expect(kNew, "STOP SLAVE", no_rows())
+      .expect(kNew, "RESET SLAVE ALL", no_rows())
+      .expect(kNew, "SET GLOBAL read_only = 0", no_rows());
+  h.commands.expect(kStartManager, exited(0));
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("could NOT be made writable: Access denied"), std::string::npos) << o.sentence;
+  EXPECT_NE(o.sentence.find("127.0.0.12 was made writable again (read_only=0)"), std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.sentence.find("the failover flag was put back"), std::string::npos) << o.sentence;
+  EXPECT_TRUE(h.files.exists(kFlag));
+  EXPECT_FALSE(h.state.manager_stopped);
+}
+
+TEST(SwitchBackStep, CurrentMasterRepointedToATargetThatStayedAReplicaGetsTheRoleBack) {
+  // MHA pointed the current master at the target, but the target was never promoted (still a replica):
+  // a replication loop with nobody writable. The current master keeps the role.
+  StepHarness h;
+  validated(h);
+  expect_preparation(h);
+  h.commands.expect(kSwitch, exited(1, "Got ERROR:  at /usr/bin/masterha_master_switch line 57.\n"));
+  expect_role(h, kOld, true, kNew);
+  expect_role(h, kNew, true, kOld);
+  h.sql.expect(kNew, "STOP SLAVE", no_rows())
+      .expect(kNew, "RESET SLAVE ALL", no_rows())
+      .expect(kNew, "SET GLOBAL read_only = 0", no_rows());
+  h.commands.expect(kStartManager, exited(0));
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("127.0.0.12's replication from 127.0.0.11 was removed"), std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.sentence.find("127.0.0.12 was made writable again"), std::string::npos) << o.sentence;
+  EXPECT_TRUE(h.mutating_sql(kOld).empty()) << "the target stays a fenced replica";
+}
+
+TEST(SwitchBackStep, TargetPromotedWhileTheCurrentMasterStayedWritableFencesIt) {
+  StepHarness h;
+  validated(h);
+  expect_preparation(h);
+  h.commands.expect(kSwitch, exited(1, "Got ERROR:  at /usr/bin/masterha_master_switch line 57.\n"));
+  expect_role(h, kOld, false, "");
+  expect_role(h, kNew, false, "");
+  h.sql.expect(kNew, "SET GLOBAL read_only = 1", no_rows());
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Transition) << describe(o);
+  EXPECT_EQ(o.to, ClusterState::SwitchedBack);
+  EXPECT_NE(o.sentence.find("127.0.0.12 was still writable and was fenced (read_only=1)"), std::string::npos)
+      << o.sentence;
+  EXPECT_EQ(h.mutating_sql(), std::vector<std::string>{"SET GLOBAL read_only = 1"});
+}
+
 // ---------------------------------------------------------------- resume after a restart
 
 void resuming(StepHarness& h) {
@@ -582,6 +674,22 @@ TEST(SwitchBackStep, ResumeWithTwoWritableMastersBlocksAndNeverSwitches) {
   auto o = h.run(switch_back);
   h.script.verify();
   EXPECT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("two writable masters"), std::string::npos) << o.sentence;
+  EXPECT_NE(o.suggestion.find("fence the one that must not take writes"), std::string::npos);
+  EXPECT_FALSE(ran_switch(h));
+}
+
+TEST(SwitchBackStep, ResumeFindsThePromotedTargetReadOnlyAndLiftsIt) {
+  StepHarness h;
+  resuming(h);
+  expect_role(h, kOld, true, "");
+  expect_role(h, kNew, true, kOld);
+  h.sql.expect(kOld, "SET GLOBAL read_only = 0", no_rows());
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Transition) << describe(o);
+  EXPECT_EQ(o.to, ClusterState::SwitchedBack);
+  EXPECT_NE(o.sentence.find("had taken effect before the restart"), std::string::npos) << o.sentence;
   EXPECT_FALSE(ran_switch(h));
 }
 
