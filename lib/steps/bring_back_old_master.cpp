@@ -61,7 +61,9 @@ StepOutcome bring_back_old_master(StepContext& ctx) {
   const auto deadline = ctx.io.now() + ctx.config.timeouts.database_start;
   while (ctx.io.now() < deadline) {
     if (ctx.abort_requested) break;
-    if (ctx.io.sql(old->hostname, sqlstmt::set_read_only(true)))
+    // Poll with a read (not audited), then fence once: one audit record, not one per poll.
+    if (ctx.io.sql(old->hostname, sqlstmt::server_facts()) &&
+        ctx.io.sql(old->hostname, sqlstmt::set_read_only(true)))
       return StepOutcome::progress("started the database on " + old->hostname + " with " + start.display() +
                                    " and fenced it (read_only=1) as soon as it answered");
     ctx.io.ports().clock.sleep_for(std::chrono::milliseconds(100));

@@ -71,7 +71,11 @@ TEST(BringBackOldMasterStep, StartsTheDatabaseOnceAndFencesItWhenItAnswers) {
   old_down(h);
   h.sql.expect_prefix(kOld, kFactsPrefix, kRefused);
   h.remote.expect_probe(kOld, Status{}).expect_run(kOld, kStart, exited(0));
-  h.sql.expect(kOld, kSetRo, kRefused).expect(kOld, kSetRo, kRefused).expect(kOld, kSetRo, no_rows());
+  // Polled with a read (not audited) until SQL answers, then fenced once.
+  h.sql.expect_prefix(kOld, kFactsPrefix, kRefused);
+  h.sql.expect_prefix(kOld, kFactsPrefix, kRefused);
+  h.sql.expect_prefix(kOld, kFactsPrefix, facts_rows(false, 1));
+  h.sql.expect(kOld, kSetRo, no_rows());
   auto o = h.run(bring_back_old_master);
   h.script.verify();
 
@@ -109,7 +113,7 @@ TEST(BringBackOldMasterStep, StartedButNotAnsweringWithinTheBudgetStillReportsTh
   h.sql.expect_prefix(kOld, kFactsPrefix, kRefused);
   h.remote.expect_probe(kOld, Status{}).expect_run(kOld, kStart, exited(0));
   for (int i = 0; i < 10; ++i)
-    h.sql.expect(kOld, kSetRo, kRefused);
+    h.sql.expect_prefix(kOld, kFactsPrefix, kRefused);
   auto o = h.run(bring_back_old_master);
   h.script.verify();
   EXPECT_EQ(o.kind, StepOutcome::Kind::Progress) << describe(o);
@@ -250,6 +254,7 @@ TEST(BringBackOldMasterStep, EveryInjectedFailureWaitsRetriesOrBlocksAndNeverRem
     h.config.timeouts.database_start = std::chrono::seconds(1);
     h.sql.expect_prefix(kOld, kFactsPrefix, kRefused);
     h.remote.expect_probe(kOld, Status{}).expect_run(kOld, kStart, exited(0));
+    h.sql.expect_prefix(kOld, kFactsPrefix, facts_rows(false, 1));
     h.sql.expect(kOld, kSetRo, no_rows());
     h.run(bring_back_old_master);
   });
@@ -270,7 +275,7 @@ TEST(BringBackOldMasterStep, EveryInjectedFailureWaitsRetriesOrBlocksAndNeverRem
       EXPECT_TRUE(retry_or_block(o));
     }
   });
-  EXPECT_EQ(inj.happy_calls(), 5u);  // facts, probe, save, start, fence
+  EXPECT_EQ(inj.happy_calls(), 6u);  // facts, probe, save, start, facts (SQL answers), fence
   EXPECT_GE(runs, 13u);
 }
 
