@@ -38,15 +38,17 @@ struct MhaAppConfig {
   std::string global_conf_path;  // masterha_default.cnf, empty when none
   std::string app_name;          // basename of conf_path without extension
   std::string manager_workdir = "/var/tmp";
-  std::string manager_log;       // empty: the manager logs to stderr
-  std::string user = "root";     // admin SQL account MHA uses
+  std::string manager_log;    // empty: the manager logs to stderr
+  std::string user = "root";  // admin SQL account MHA uses
   std::string password;
   std::string repl_user;
   std::string repl_password;
   bool use_gtid_auto_pos = false;
   std::vector<MhaServer> servers;
 
-  std::string failover_complete_flag() const { return manager_workdir + "/" + app_name + ".failover.complete"; }
+  std::string failover_complete_flag() const {
+    return manager_workdir + "/" + app_name + ".failover.complete";
+  }
   std::string failover_error_flag() const { return manager_workdir + "/" + app_name + ".failover.error"; }
   std::string health_file() const { return manager_workdir + "/" + app_name + ".master_status.health"; }
   const MhaServer* find_server(const std::string& hostname) const {
@@ -59,7 +61,8 @@ struct MhaAppConfig {
 // A secret and where it came from (for error messages; the value is never logged).
 struct Secret {
   std::string value;
-  std::string source;  // e.g. "password in /etc/mha.conf [server default]" or "file /etc/mha-failback/repl.pw"
+  std::string
+      source;  // e.g. "password in /etc/mha.conf [server default]" or "file /etc/mha-failback/repl.pw"
 };
 
 struct SqlAccount {
@@ -69,8 +72,8 @@ struct SqlAccount {
 
 struct SshSettings {
   std::string user = "root";
-  std::optional<int> port;            // overrides the MHA ssh_port when set
-  std::string identity_file;          // ed25519 private key
+  std::optional<int> port;    // overrides the MHA ssh_port when set
+  std::string identity_file;  // ed25519 private key
   std::string known_hosts = "/etc/ssh/ssh_known_hosts";
   std::chrono::milliseconds connect_timeout{5'000};
 };
@@ -94,9 +97,9 @@ struct ClusterCommands {
 };
 
 struct ValidationSettings {
-  int max_lag_seconds = 5;                    // Seconds_Behind_Master must stay at or below this…
-  std::chrono::seconds stable_window{30};     // …for this long, continuously
-  bool run_mha_checks = true;                 // masterha_check_ssh and masterha_check_repl
+  int max_lag_seconds = 5;                 // Seconds_Behind_Master must stay at or below this…
+  std::chrono::seconds stable_window{30};  // …for this long, continuously
+  bool run_mha_checks = true;              // masterha_check_ssh and masterha_check_repl
 };
 
 enum class SqlErrorAction { Block, Skip };
@@ -108,18 +111,18 @@ struct SqlErrorPolicy {
 
 struct Timeouts {
   std::chrono::milliseconds probe_interval{1'000};
-  std::chrono::milliseconds sql_timeout{2'000};             // connect/read/write per SQL call
-  std::chrono::seconds old_master_return{3'600};            // waiting for the old master's host/SQL
-  std::chrono::seconds database_start{120};                 // after start_database ran
-  std::chrono::seconds catch_up{600};                       // rejoined replica reaching the lag bound
-  std::chrono::seconds switch_budget{300};                  // the whole switch-back operation
-  std::chrono::seconds manager_restart{120};                // until masterha_check_status says PING_OK
-  std::chrono::seconds tool{180};                           // any one MHA tool run
+  std::chrono::milliseconds sql_timeout{2'000};   // connect/read/write per SQL call
+  std::chrono::seconds old_master_return{3'600};  // waiting for the old master's host/SQL
+  std::chrono::seconds database_start{120};       // after start_database ran
+  std::chrono::seconds catch_up{600};             // rejoined replica reaching the lag bound
+  std::chrono::seconds switch_budget{300};        // the whole switch-back operation
+  std::chrono::seconds manager_restart{120};      // until masterha_check_status says PING_OK
+  std::chrono::seconds tool{180};                 // any one MHA tool run
 };
 
 struct ClusterConfig {
-  std::string name;         // the cluster's name (default: the MHA app name)
-  std::string source;       // "<json file>: clusters[0]" for error messages
+  std::string name;    // the cluster's name (default: the MHA app name)
+  std::string source;  // "<json file>: clusters[0]" for error messages
   Mode mode = Mode::Approve;
   std::string preferred_master;  // an MHA `hostname`; default: the config's first server
   MhaAppConfig mha;

@@ -13,17 +13,17 @@
 namespace mhafb {
 
 struct CommandSpec {
-  std::vector<std::string> argv;                     // argv[0] is looked up in PATH when it has no '/'
-  std::vector<std::string> env;                      // "KEY=VALUE" added to the clean base environment
-  std::chrono::milliseconds timeout{60'000};         // the whole group is killed after this
-  bool mutates = true;                               // false for pure checks (dry-run runs them)
+  std::vector<std::string> argv;              // argv[0] is looked up in PATH when it has no '/'
+  std::vector<std::string> env;               // "KEY=VALUE" added to the clean base environment
+  std::chrono::milliseconds timeout{60'000};  // the whole group is killed after this
+  bool mutates = true;                        // false for pure checks (dry-run runs them)
 
   std::string display() const;  // argv joined with spaces and quoted where needed, for logs
 };
 
 struct CommandOutput {
-  int exit_code = -1;    // -1 when killed by a signal
-  int term_signal = 0;   // the signal that ended it, 0 when it exited
+  int exit_code = -1;   // -1 when killed by a signal
+  int term_signal = 0;  // the signal that ended it, 0 when it exited
   bool timed_out = false;
   std::string out;
   std::string err;
