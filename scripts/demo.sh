@@ -52,7 +52,13 @@ fi
 
 echo "== build: cmake + ninja into $build"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMHAFB_BUILD_TESTS=OFF >/dev/null
-ninja -C "$build" mha-failbackd mha-failbackctl | tail -n 1
+mkdir -p "$build"
+if ! ninja -C "$build" mha-failbackd mha-failbackctl >"$build/demo-build.log" 2>&1; then
+  tail -n 40 "$build/demo-build.log"
+  echo "demo: the build failed; full log in $build/demo-build.log" >&2
+  exit 1
+fi
+tail -n 1 "$build/demo-build.log"
 
 echo "== demo"
 PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 tests/integration/e2e_support.py demo --build-dir "$build"

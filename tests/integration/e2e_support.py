@@ -397,7 +397,7 @@ class Stack:
         self.watches: list[Watch] = []  # one per daemon run: the watch of a stopped daemon stops too
         self.ctl: Optional[Ctl] = None
         self.pids: set[int] = set()
-        self.t0 = time.monotonic()
+        self.t0 = time.monotonic()  # story times are relative to this (the demo moves it to the failover)
 
     # -- lifecycle --
     def lab_up(self) -> None:
@@ -556,7 +556,7 @@ class Stack:
         events = [(tr["t"], f"state {tr['from']} -> {tr['to']}: {tr['reason']}") for tr in self.transitions()]
         events += [(t, f"  decision: {s}") for w in self.watches for t, s in w.statuses()]
         for t, text in sorted(events, key=lambda e: e[0]):
-            out.append(f"{t - self.t0:7.1f}s  {text}")
+            out.append(f"{t - self.t0:+7.1f}s  {text}")
         return out
 
 
@@ -665,6 +665,7 @@ def run_demo(build: Path) -> int:
         time.sleep(1.0)
         say("== 4. db1's mariadbd is killed; MHA fails over to db2")
         fo = stack.lab.failover(mode="manager")
+        stack.t0 = time.monotonic() - fo.seconds  # the SIGKILL of db1 is t=0 in the story
         checks.timing("MHA failover (kill -> manager exit)", fo.seconds)
         say(f"   masterha_manager exit {fo.rc}, failover flag written: {fo.flag_written}, db2 writable: "
             f"{fo.new_master_writable}")
@@ -688,7 +689,7 @@ def run_demo(build: Path) -> int:
         checks.check(healthy, "the daemon restored MHA and reached healthy")
         time.sleep(1.0)
         summary = stack.lab.writer_stop()
-        say("== 7. the story, as mha-failbackctl watch saw it (seconds since the start)")
+        say("== 7. the story: every state change and decision sentence, seconds after db1 was killed")
         for line in stack.story():
             say("   " + line)
         say("== 8. the data check")
