@@ -3,7 +3,10 @@
 #include "core/persisted_state.hpp"
 
 #include <cstdio>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <utility>
 
 namespace mhafb {
 
@@ -37,7 +40,29 @@ namespace {
 std::int64_t to_ms(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-TimePoint from_ms(std::int64_t ms) {
+
+// Numbers from the file are range-checked before they are converted: nlohmann/json's get<T>() casts,
+// and a float or an integer that does not fit T would be undefined behaviour or a silently wrong
+// value. A bad number is refused like any other bad field.
+template <class T>
+T integer(const json& j) {
+  if (j.is_number_unsigned()) {
+    auto v = j.get<std::uint64_t>();
+    if (std::in_range<T>(v)) return static_cast<T>(v);
+  } else if (j.is_number_integer()) {
+    auto v = j.get<std::int64_t>();
+    if (std::in_range<T>(v)) return static_cast<T>(v);
+  }
+  throw std::runtime_error("a field holds " + j.dump() + " where an integer in range belongs");
+}
+
+// system_clock counts nanoseconds in 64 bits: milliseconds beyond about ±292 years from 1970 would
+// overflow the conversion.
+TimePoint from_ms(const json& j) {
+  constexpr std::int64_t kMaxMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::duration::max()).count();
+  auto ms = integer<std::int64_t>(j);
+  if (ms > kMaxMs || ms < -kMaxMs) throw std::runtime_error("a time is out of range: " + j.dump());
   return TimePoint(std::chrono::milliseconds(ms));
 }
 
@@ -46,7 +71,7 @@ json opt_time(const std::optional<TimePoint>& t) {
 }
 std::optional<TimePoint> get_opt_time(const json& j, const char* key) {
   if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
-  return from_ms(j.at(key).get<std::int64_t>());
+  return from_ms(j.at(key));
 }
 
 std::string fnv1a64(const std::string& s) {
@@ -64,7 +89,7 @@ json position_json(const BinlogPosition& p) {
   return json{{"file", p.file}, {"pos", p.pos}};
 }
 BinlogPosition position_from(const json& j) {
-  return {j.at("file").get<std::string>(), j.at("pos").get<std::uint64_t>()};
+  return {j.at("file").get<std::string>(), integer<std::uint64_t>(j.at("pos"))};
 }
 
 json body_of(const PersistedState& s) {
@@ -126,7 +151,7 @@ PersistedState state_of(const json& b) {
   auto st = parse_state(b.at("state").get<std::string>());
   if (!st) throw std::runtime_error("unknown state '" + b.at("state").get<std::string>() + "'");
   s.state = *st;
-  s.state_since = from_ms(b.at("state_since").get<std::int64_t>());
+  s.state_since = from_ms(b.at("state_since"));
   if (!b.at("mode_override").is_null()) {
     auto m = parse_mode(b.at("mode_override").get<std::string>());
     if (!m) throw std::runtime_error("unknown mode");
@@ -138,20 +163,20 @@ PersistedState state_of(const json& b) {
   if (!b.at("failover").is_null()) {
     const auto& f = b.at("failover");
     FailoverFacts x;
-    x.flag_mtime = from_ms(f.at("flag_mtime").get<std::int64_t>());
-    x.detected_at = from_ms(f.at("detected_at").get<std::int64_t>());
+    x.flag_mtime = from_ms(f.at("flag_mtime"));
+    x.detected_at = from_ms(f.at("detected_at"));
     x.old_master = f.at("old_master").get<std::string>();
     x.new_master = f.at("new_master").get<std::string>();
     x.outcome = f.at("outcome").get<std::string>();
     x.has_promotion = f.at("has_promotion").get<bool>();
     x.promotion_host = f.at("promotion_host").get<std::string>();
-    x.promotion_port = f.at("promotion_port").get<int>();
+    x.promotion_port = integer<int>(f.at("promotion_port"));
     x.promotion = position_from(f.at("promotion"));
     x.latest_replica_read = position_from(f.at("latest_replica_read"));
     x.dead_master_ssh_reachable = f.at("dead_master_ssh_reachable").get<bool>();
     s.failover = x;
   }
-  s.handled_flag_mtime = from_ms(b.at("handled_flag_mtime").get<std::int64_t>());
+  s.handled_flag_mtime = from_ms(b.at("handled_flag_mtime"));
   s.old_master_missing_since = get_opt_time(b, "old_master_missing_since");
   s.database_start_requested_at = get_opt_time(b, "database_start_requested_at");
   s.divergence_checked = b.at("divergence_checked").get<bool>();
@@ -172,10 +197,9 @@ PersistedState state_of(const json& b) {
     s.blocked_from = *bf;
   }
   for (const auto& e : b.at("skipped_events")) {
-    s.skipped_events.push_back(
-        SkippedEvent{from_ms(e.at("at").get<std::int64_t>()), e.at("server").get<std::string>(),
-                     e.at("position").get<std::string>(), e.at("error_number").get<int>(),
-                     e.at("error").get<std::string>()});
+    s.skipped_events.push_back(SkippedEvent{
+        from_ms(e.at("at")), e.at("server").get<std::string>(), e.at("position").get<std::string>(),
+        integer<int>(e.at("error_number")), e.at("error").get<std::string>()});
   }
   s.last_error = b.at("last_error").get<std::string>();
   return s;
@@ -195,8 +219,8 @@ Result<PersistedState> deserialize_state(const std::string& text) {
   if (doc.is_discarded() || !doc.is_object()) return Error::invalid("the state file is not valid JSON");
   if (!doc.contains("format") || !doc["format"].is_number_integer())
     return Error::invalid("the state file has no format version");
-  if (doc["format"].get<int>() != PersistedState::kFormatVersion)
-    return Error::invalid("the state file has format " + std::to_string(doc["format"].get<int>()) +
+  if (doc["format"] != PersistedState::kFormatVersion)
+    return Error::invalid("the state file has format " + doc["format"].dump() +
                           ", this daemon reads format " + std::to_string(PersistedState::kFormatVersion));
   if (!doc.contains("body") || !doc.contains("checksum") || !doc["checksum"].is_string())
     return Error::invalid("the state file has no body or checksum");
