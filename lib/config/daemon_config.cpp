@@ -705,6 +705,12 @@ LoadedConfig parse_daemon_config_text(const std::string& json_text, const std::s
     out.errors.push_back(ConfigError{json_path, "", "valid JSON (// and /* */ comments are allowed)",
                                      parse_error_reason(e.what()) + " at " + position_of(json_text, e.byte)});
     return out;
+  } catch (const json::exception&) {
+    // out_of_range 406: a number too large for a double ("1e400"). The number is not quoted back:
+    // where a password file's path belongs it may be the password itself.
+    out.errors.push_back(ConfigError{json_path, "", "valid JSON with numbers a double can hold",
+                                     "a number too large to represent"});
+    return out;
   }
   Loader loader(json_path, options, out.errors);
   out.config = loader.load(root);

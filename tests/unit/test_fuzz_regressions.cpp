@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "config/daemon_config.hpp"
 #include "core/persisted_state.hpp"
 
 namespace mhafb {
@@ -120,6 +121,23 @@ TEST(FuzzRegressions, StateFileFormatThatWrapsToOneIsRefused) {
   auto r = deserialize_state(text);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("4294967297"), std::string::npos) << r.error().message;
+}
+
+// Found by fuzz_daemon_config: a number too large for a double ("1E444") makes nlohmann/json throw
+// out_of_range (406) while parsing, not parse_error; the loader caught only parse_error, so the
+// exception escaped parse_daemon_config_text and terminated the daemon (check-config, start, reload).
+TEST(FuzzRegressions, DaemonConfigNumberTooLargeForADoubleIsAnError) {
+  for (const char* text : {"44440444444444E444", "{\"log_level\": 1e400}",
+                           "{\"clusters\": [{\"timeouts\": {\"tool_seconds\": -1E99999}}]}",
+                           "{\"clusters\": [{\"admin\": {\"password_file\": 31415e9999}}]}"}) {
+    LoadedConfig c;
+    ASSERT_NO_THROW(c = parse_daemon_config_text(text, "/etc/mha-failback/mha-failback.json")) << text;
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_TRUE(c.config.clusters.empty());
+    // The number itself is not quoted back: where a password file belongs it may be the password.
+    for (const auto& e : c.errors)
+      EXPECT_EQ(e.to_string().find("31415"), std::string::npos) << e.to_string();
+  }
 }
 
 }  // namespace
