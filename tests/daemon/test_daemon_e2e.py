@@ -146,9 +146,18 @@ class Daemon:
                 self.log.close()
 
 
-def ctl(bus, *args, prefix=(), timeout=60):
+def ctl(bus, *args, prefix=(), timeout=60, env=None):
     return subprocess.run(list(prefix) + [MHAFBCTL, "--bus", bus] + list(args), capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
+
+
+def env_for_dead_bus():
+    """The environment for a command line that will fail to connect: under LeakSanitizer, the one
+    known leak of sdbus-c++ 1.2 on that path is suppressed (see the .supp file), nothing else."""
+    e = dict(os.environ)
+    supp = os.path.join(HERE, "lsan-sdbus-connect-failure.supp")
+    e["LSAN_OPTIONS"] = (e.get("LSAN_OPTIONS", "") + ":suppressions=" + supp).lstrip(":")
+    return e
 
 
 class CheckConfig(unittest.TestCase):
@@ -362,7 +371,7 @@ class SessionBus(unittest.TestCase):
             self.assertIn("not running", r.stderr)
         finally:
             other.stop()
-        r = ctl("unix:path=/nonexistent/bus", "status")
+        r = ctl("unix:path=/nonexistent/bus", "status", env=env_for_dead_bus())
         self.assertEqual(r.returncode, 3, r.stderr)
 
 
