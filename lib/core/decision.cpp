@@ -472,7 +472,8 @@ Decision decide(const ClusterSnapshot& snap, const ClusterConfig& cfg, const Per
 
   if (effective_mode(cfg, st) == Mode::Observe && step_mutates(d.step)) {
     Decision w;
-    w.sentence = "observe mode, nothing done: would " + d.sentence;
+    w.sentence = "observe mode, nothing done; next step would be " + std::string(to_string(d.step)) + ": " +
+                 d.sentence;
     w.server = d.server;
     return w;
   }

@@ -202,6 +202,8 @@ Status PosixFiles::write_atomic(const std::string& path, const std::string& cont
     return Error::invalid("cannot write '" + path + "': not a file name");
   const std::string what = "cannot write " + path;
   const std::string intact = "; the previous " + path + " is unchanged";
+  // Reports and state live in directories the daemon owns (history/ appears with its first entry).
+  if (auto s = make_directories(parent_of(path)); !s) return s;
 
   auto temp = make_temp_beside(path);
   if (!temp) {

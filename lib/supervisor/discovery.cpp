@@ -30,7 +30,8 @@ ReplicaStatus parse_replica_status(const ResultSet& rs) {
   r.source_user = col(rs, "Master_User", "Source_User");
   std::string io = col(rs, "Slave_IO_Running", "Replica_IO_Running");
   r.io_running = io == "Yes";
-  r.io_connecting = io == "Connecting";
+  // MariaDB passes through "Preparing" right after START SLAVE, before "Yes".
+  r.io_connecting = io == "Connecting" || io == "Preparing";
   r.sql_running = col(rs, "Slave_SQL_Running", "Replica_SQL_Running") == "Yes";
   auto lag = rs.get(0, "Seconds_Behind_Master");
   if (!lag) lag = rs.get(0, "Seconds_Behind_Source");

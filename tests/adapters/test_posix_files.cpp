@@ -156,11 +156,20 @@ TEST_F(PosixFilesTest, WriteAtomicCreatesAndReplacesWithTheGivenModeAndLeavesNoT
   EXPECT_EQ(names_in(dir_), (std::vector<std::string>{"empty", "state.json"}));
 }
 
-TEST_F(PosixFilesTest, WriteAtomicIntoAMissingDirectoryIsNotFound) {
-  auto s = files_.write_atomic(dir_ + "/no/such/dir/state.json", "x", 0600);
+TEST_F(PosixFilesTest, WriteAtomicCreatesMissingDirectories) {
+  // The state directory's history/ appears with its first report; nothing else creates it.
+  const std::string path = dir_ + "/no/such/dir/state.json";
+  ASSERT_TRUE(files_.write_atomic(path, "x", 0600).ok());
+  auto back = files_.read_tail(path, 10);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "x");
+}
+
+TEST_F(PosixFilesTest, WriteAtomicUnderAFileFailsAndSaysWhere) {
+  ASSERT_TRUE(files_.write_atomic(dir_ + "/plain", "x", 0600).ok());
+  auto s = files_.write_atomic(dir_ + "/plain/state.json", "x", 0600);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().kind, ErrorKind::NotFound);
-  EXPECT_NE(s.error().message.find(dir_ + "/no/such/dir/state.json"), std::string::npos);
+  EXPECT_NE(s.error().message.find(dir_ + "/plain"), std::string::npos) << s.error().message;
 }
 
 TEST_F(PosixFilesTest, FailedWriteLeavesTheOldFileIntactAndNoTempFile) {

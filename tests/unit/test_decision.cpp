@@ -685,7 +685,8 @@ TEST_P(DecideTable, ObserveModeNeverYieldsAMutatingStep) {
     EXPECT_FALSE(step_mutates(d.step)) << to_string(d.step) << ": " << d.sentence;
     if (step_mutates(normal.step)) {
       EXPECT_TRUE(d.waits());
-      EXPECT_EQ(d.sentence, "observe mode, nothing done: would " + normal.sentence);
+      EXPECT_EQ(d.sentence, "observe mode, nothing done; next step would be " +
+                                std::string(to_string(normal.step)) + ": " + normal.sentence);
       EXPECT_EQ(d.server, normal.server);
     } else {
       EXPECT_EQ(d.step, normal.step);
