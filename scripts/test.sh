@@ -21,7 +21,7 @@ fi
 # One build serves every check: warnings are errors, and everything — unit, adapter, daemon and the
 # integration tests on the real lab — runs under AddressSanitizer + UndefinedBehaviorSanitizer.
 echo "== build with ASan+UBSan (warnings are errors)"
-cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMHAFB_SANITIZE=ON >/dev/null
+cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMHAFB_SANITIZE=ON >/dev/null
 cmake --build build/test
 
 echo "== tests (unit, adapter, daemon, integration) under ASan+UBSan"

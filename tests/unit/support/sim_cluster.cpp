@@ -2,7 +2,6 @@
 #include "support/sim_cluster.hpp"
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 namespace mhafb::sim {
@@ -189,12 +188,11 @@ Result<ResultSet> SimCluster::SqlImpl::query(const Endpoint& ep, const SqlStatem
     if (s.replica && (s.replica->io || s.replica->sql))
       return Error::failed(ep.label() + ": This operation cannot be performed as you have a running slave",
                            1198);
-    std::smatch m;
-    std::regex host_re("MASTER_HOST='([^']*)'");
-    if (!std::regex_search(q, m, host_re))
-      return Error::failed("sim: CHANGE MASTER without MASTER_HOST", 1064);
+    auto at = q.find("MASTER_HOST='");
+    auto end = at == std::string::npos ? at : q.find('\'', at + 13);
+    if (end == std::string::npos) return Error::failed("sim: CHANGE MASTER without MASTER_HOST", 1064);
     Replica r;
-    r.source = m[1];
+    r.source = q.substr(at + 13, end - at - 13);
     r.gtid = q.find("MASTER_USE_GTID=slave_pos") != std::string::npos;
     s.replica = r;
     return ResultSet{};
