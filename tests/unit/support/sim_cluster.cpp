@@ -1,6 +1,7 @@
 // The SimCluster model: statements and tool runs applied to two in-memory servers.
 #include "support/sim_cluster.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
