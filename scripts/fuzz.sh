@@ -30,7 +30,20 @@ CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DMHAFB_FUZZ=ON -DMHAFB_BUILD_TESTS=OFF -DMHAFB_FUZZ_SECONDS="$seconds" >/dev/null
 cmake --build build/fuzz --target fuzz_all
 
-echo "== fuzz every target for ${seconds} s"
-args=(--test-dir build/fuzz -L fuzz --output-on-failure)
+echo "== fuzz every target for ${seconds} s (full output: build/fuzz/fuzz-last.log)"
+args=(--test-dir build/fuzz -L fuzz -V)
 [ -n "$filter" ] && args+=(-R "$filter")
-ctest "${args[@]}"
+status=0
+ctest "${args[@]}" >build/fuzz/fuzz-last.log 2>&1 || status=$?
+
+# Per target: the verdict, the final coverage line (cov = edges, ft = features, corp = corpus size),
+# executions per second; for a failure, what broke and where the input was saved.
+awk '
+  /^[0-9]+: Test command: / { n = split($4, parts, "/"); name = parts[n] }
+  /DONE +cov:/ { sub(/^[0-9]+: /, ""); print "   " name ": " $0 }
+  /property broken|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|Test unit written to/ {
+    sub(/^[0-9]+: /, ""); print "   " name ": " $0 }
+  /Test +#[0-9]+: fuzz\./ { print }
+' build/fuzz/fuzz-last.log
+grep -E "tests passed|tests failed" build/fuzz/fuzz-last.log || true
+exit "$status"
