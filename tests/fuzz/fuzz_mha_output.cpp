@@ -6,7 +6,7 @@
 //
 // Properties beyond "no crash, hang or leak" (the parsers' documented contract): every string that
 // leaves a parser is valid UTF-8 (D-Bus needs it) and bounded, warnings are at most 50, text copied
-// from the input is already masked (masking it again changes nothing), masking is idempotent, and the
+// from the input is already masked (masking it again reveals nothing new), masking is idempotent, and the
 // ok/outcome verdicts agree with the exit code where MHA's exit code is trustworthy.
 #include <charconv>
 #include <cstdint>
@@ -23,10 +23,24 @@ using namespace mhafb;
 // A summary is one kept line (at most 1000 bytes + "...") inside a fixed sentence of the parser.
 constexpr std::size_t kMaxSummary = 1400;
 
+// Text copied out of the input has been through the masking: masking it again changes nothing. A
+// summary may join two masked pieces ("SSH connection from A to B failed! (ssh's complaint)"); when
+// the first ends in a value whose quote never closed (MASTER_PASSWORD='xxx), masking the whole again
+// extends that value over the second piece. That is no leak: the second piece is checked on its own.
+bool already_masked(std::string_view s) {
+  while (true) {
+    std::string again = redact_mha_secrets(s);
+    if (again == s) return true;
+    bool open_quote_value = again.size() >= 4 && (again.ends_with("'xxx") || again.ends_with("\"xxx"));
+    if (!open_quote_value || !s.starts_with(again)) return false;
+    s.remove_prefix(again.size());
+  }
+}
+
 void check_kept(std::string_view field, const std::string& s, std::size_t max = kMaxSummary) {
   fuzz::check_text(field, s, max);
-  std::string again = redact_mha_secrets(s);
-  if (again != s) fuzz::fail(std::string(field) + " was not masked", s + "\n  masked again: " + again);
+  if (!already_masked(s))
+    fuzz::fail(std::string(field) + " was not masked", s + "\n  masked again: " + redact_mha_secrets(s));
 }
 
 void check_failover(std::string_view text) {
