@@ -44,7 +44,7 @@ def observe(c: Checks, stack: Stack) -> bool:
 
     tr = stack.wait_state("degraded", 60)
     c.check(tr is not None, f"observe detects the failover (reading is allowed): {tr and tr['reason']}")
-    st = stack.wait_status(lambda s: s.get("status", "").startswith("observe mode, nothing done: would"), 20)
+    st = stack.wait_status(lambda s: s.get("status", "").startswith("observe mode, nothing done; next step would be "), 20)
     c.check(st is not None and "127.0.0.11" in st.get("status", ""),
             f"status says what it would do: {st and st.get('status')}")
     time.sleep(3.0)  # six probe intervals
@@ -56,7 +56,7 @@ def observe(c: Checks, stack: Stack) -> bool:
 
     # Someone starts db1, writable. Observe must leave it exactly so.
     lab.start_db("db1")
-    st = stack.wait_status(lambda s: "would fence" in s.get("status", ""), 20)
+    st = stack.wait_status(lambda s: "next step would be fence:" in s.get("status", ""), 20)
     c.check(st is not None, f"with db1 up, status says it would fence it: {st and st.get('status')}")
     time.sleep(3.0)
     r1 = role(lab, "db1")
