@@ -23,12 +23,15 @@ using namespace mhafb;
 // A summary is one kept line (at most 1000 bytes + "...") inside a fixed sentence of the parser.
 constexpr std::size_t kMaxSummary = 1400;
 
-// Text copied out of the input has been through the masking: masking it again changes nothing. A
-// summary may join two masked pieces ("SSH connection from A to B failed! (ssh's complaint)"); when
-// the first ends in a value whose quote never closed (MASTER_PASSWORD='xxx), masking the whole again
-// extends that value over the second piece. That is no leak: the second piece is checked on its own.
+// Text copied out of the input has been through the masking: masking it again changes nothing, with
+// two exceptions that are no leak. A summary may join two masked pieces ("SSH connection from A to B
+// failed! (ssh's complaint)"); when the first ends in a value whose quote never closed
+// (MASTER_PASSWORD='xxx), masking the whole again extends that value over the second piece, which is
+// then checked on its own. And a line cut at 1000 bytes gets "..." after its masking, which masking
+// again takes for part of a value the cut left at the end ("--password=xxx...").
 bool already_masked(std::string_view s) {
   while (true) {
+    if (s.ends_with("xxx...")) s.remove_suffix(3);
     std::string again = redact_mha_secrets(s);
     if (again == s) return true;
     bool open_quote_value = again.size() >= 4 && (again.ends_with("'xxx") || again.ends_with("\"xxx"));
