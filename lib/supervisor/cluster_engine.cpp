@@ -161,11 +161,7 @@ void ClusterEngine::enter(ClusterState to, const std::string& reason, const std:
     state_.last_error = reason;
   }
   if (to == ClusterState::Healthy) {
-    TimePoint handled = state_.handled_flag_mtime;
-    auto mode = state_.mode_override;
-    state_.reset_procedure();
-    state_.handled_flag_mtime = handled;
-    state_.mode_override = mode;
+    state_.reset_procedure();  // keeps handled_flag_mtime and the mode override
     state_.last_error.clear();
   }
   if (to == ClusterState::SlaveRejoined && from != ClusterState::Validated) state_.healthy_since.reset();
@@ -415,12 +411,8 @@ Status ClusterEngine::acknowledge() {
   state_.suggested_action.clear();
   if (preferred_is_master && !snap.mha.failover_complete_mtime && failover) {
     // A procedure was underway and the role is back: MHA's manager and checks still need restoring.
-    TimePoint handled = state_.handled_flag_mtime;
-    auto mode = state_.mode_override;
     state_.reset_procedure();
     state_.failover = failover;
-    state_.handled_flag_mtime = handled;
-    state_.mode_override = mode;
     enter(ClusterState::SwitchedBack,
           "acknowledged: preferred master " + config_.preferred_master + " is master; restoring MHA", {},
           StepId::Acknowledge);
@@ -436,16 +428,10 @@ Status ClusterEngine::acknowledge() {
     state_.handled_flag_mtime = TimePoint{};
     enter(ClusterState::Healthy, "acknowledged: re-deriving the state from the cluster", {},
           StepId::Acknowledge);
-    state_.handled_flag_mtime = TimePoint{};
-    (void)persist();
     return {};
   }
-  TimePoint handled = state_.handled_flag_mtime;
-  auto mode = state_.mode_override;
   state_.reset_procedure();
   state_.failover = failover;
-  state_.handled_flag_mtime = handled;
-  state_.mode_override = mode;
   // The failover being handled keeps its identity, but a newer flag now becomes the one handled.
   if (snap.mha.failover_complete_mtime && *snap.mha.failover_complete_mtime > state_.failover->flag_mtime)
     state_.failover->flag_mtime = *snap.mha.failover_complete_mtime;
