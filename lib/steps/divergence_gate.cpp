@@ -2,23 +2,12 @@
 // MariaDB: gtid_binlog_state per (domain, server_id); MySQL: gtid_executed subset; without GTIDs: the
 // old master's binlog end against what the replicas had read at failover time. A diverged server is
 // reported with its extra transactions, written to the state directory for the operator, and blocks.
-#include <ctime>
-
 #include "core/gtid.hpp"
 #include "steps/step.hpp"
 
 namespace mhafb {
 
 namespace {
-
-std::string stamp(TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
-}
 
 bool position_after(const BinlogPosition& a, const BinlogPosition& b) {
   if (a.file != b.file) return a.file > b.file;  // same basename, zero-padded sequence numbers
@@ -92,7 +81,7 @@ StepOutcome divergence_gate(StepContext& ctx) {
 
   // Write the report for the operator.
   std::string path =
-      ctx.state_dir + "/history/" + ctx.config.name + "-divergence-" + stamp(ctx.io.now()) + ".txt";
+      ctx.state_dir + "/history/" + ctx.config.name + "-divergence-" + utc_stamp(ctx.io.now()) + ".txt";
   std::string text =
       "Divergence found by mha-failback on cluster " + ctx.config.name + "\n" + report.sentence + "\n\n";
   text += "old master: " + old->hostname + " (server_id " + std::to_string(old->server_id) + ")\n";

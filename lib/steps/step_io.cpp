@@ -1,6 +1,8 @@
 // Audited SQL, commands and remote commands for steps.
 #include "steps/step_io.hpp"
 
+#include <ctime>
+
 namespace mhafb {
 
 namespace {
@@ -56,49 +58,49 @@ Result<ResultSet> StepIo::sql(const std::string& hostname, const SqlStatement& s
   return result;
 }
 
-Result<CommandOutput> StepIo::local(const CommandSpec& spec) {
-  auto result = ports_.commands.run(spec);
+// One audit record per command run, local or remote: how it ended, with exit code and duration.
+void StepIo::audit_command(AuditKind kind, const std::string& prefix, const std::string& server,
+                           const CommandSpec& spec, const Result<CommandOutput>& result) {
   if (!result) {
-    audit(AuditKind::Command, AuditPriority::Err,
-          spec.display() + " could not run: " + result.error().message, {},
-          {{"COMMAND", spec.display()}, {"ERROR", result.error().message}});
-    return result;
+    audit(kind, AuditPriority::Err, prefix + spec.display() + " could not run: " + result.error().message,
+          server, {{"COMMAND", spec.display()}, {"ERROR", result.error().message}});
+    return;
   }
   const auto& o = *result;
   std::string how = o.timed_out     ? "timed out"
                     : o.term_signal ? "killed by signal " + std::to_string(o.term_signal)
                                     : "exit " + std::to_string(o.exit_code);
-  audit(AuditKind::Command, o.succeeded() ? AuditPriority::Info : AuditPriority::Warning,
-        spec.display() + ": " + how + " after " + ms(o.duration) + " ms", {},
+  audit(kind, o.succeeded() ? AuditPriority::Info : AuditPriority::Warning,
+        prefix + spec.display() + ": " + how + " after " + ms(o.duration) + " ms", server,
         {{"COMMAND", spec.display()},
          {"EXIT_CODE", std::to_string(o.exit_code)},
          {"DURATION_MS", ms(o.duration)}});
+}
+
+Result<CommandOutput> StepIo::local(const CommandSpec& spec) {
+  auto result = ports_.commands.run(spec);
+  audit_command(AuditKind::Command, "", "", spec, result);
   return result;
 }
 
 Result<CommandOutput> StepIo::remote(const std::string& hostname, const CommandSpec& spec) {
   RemoteTarget t = target_of(hostname);
   auto result = ports_.remote.run(t, spec);
-  if (!result) {
-    audit(AuditKind::RemoteCommand, AuditPriority::Err,
-          t.label() + ": " + spec.display() + " could not run: " + result.error().message, hostname,
-          {{"COMMAND", spec.display()}, {"ERROR", result.error().message}});
-    return result;
-  }
-  const auto& o = *result;
-  std::string how = o.timed_out     ? "timed out"
-                    : o.term_signal ? "killed by signal " + std::to_string(o.term_signal)
-                                    : "exit " + std::to_string(o.exit_code);
-  audit(AuditKind::RemoteCommand, o.succeeded() ? AuditPriority::Info : AuditPriority::Warning,
-        t.label() + ": " + spec.display() + ": " + how + " after " + ms(o.duration) + " ms", hostname,
-        {{"COMMAND", spec.display()},
-         {"EXIT_CODE", std::to_string(o.exit_code)},
-         {"DURATION_MS", ms(o.duration)}});
+  audit_command(AuditKind::RemoteCommand, t.label() + ": ", hostname, spec, result);
   return result;
 }
 
 Status StepIo::probe_host(const std::string& hostname) {
   return ports_.remote.probe(target_of(hostname), config_.ssh.connect_timeout);
+}
+
+std::string utc_stamp(TimePoint t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
 }
 
 }  // namespace mhafb

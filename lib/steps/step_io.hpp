@@ -32,10 +32,16 @@ class StepIo {
   TimePoint now() { return ports_.clock.now(); }
 
  private:
+  void audit_command(AuditKind kind, const std::string& prefix, const std::string& server,
+                     const CommandSpec& spec, const Result<CommandOutput>& result);
+
   const ClusterConfig& config_;
   Ports ports_;
   std::function<Status()> save_;
   std::function<void(AuditRecord&)> stamp_;  // adds cluster, state, operation id
 };
+
+// "20261124T041604Z": the UTC time in names of files under the state directory's history/.
+std::string utc_stamp(TimePoint t);
 
 }  // namespace mhafb

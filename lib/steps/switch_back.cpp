@@ -10,8 +10,6 @@
 //      exists (MHA rolls nothing back once writes were rejected), undo b-d, blocked.
 // Every sub-step checks before acting and records its progress, so a restart resumes exactly and the
 // switch never runs twice.
-#include <ctime>
-
 #include "core/decision.hpp"
 #include "mha/mha_tools.hpp"
 #include "mha/output_parsers.hpp"
@@ -64,15 +62,6 @@ Role read_role(StepContext& ctx, const std::string& host, const ServerSnapshot* 
 bool is_source(const Role& r, const MhaServer& s) {
   return r.replica && (r.source == s.hostname || (!s.ip.empty() && r.source == s.ip)) &&
          r.source_port == s.port;
-}
-
-std::string stamp(TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
 }
 
 bool manager_running(StepContext& ctx) {
@@ -298,8 +287,8 @@ StepOutcome switch_back(StepContext& ctx) {
                               notes);
   }
   if (flag_info->exists) {
-    std::string dest =
-        ctx.state_dir + "/history/" + ctx.config.mha.app_name + ".failover.complete." + stamp(ctx.io.now());
+    std::string dest = ctx.state_dir + "/history/" + ctx.config.mha.app_name + ".failover.complete." +
+                       utc_stamp(ctx.io.now());
     auto moved = ctx.io.ports().files.move(flag, dest);
     if (!moved) {
       std::string notes = undo_preparation(ctx, *current);
