@@ -71,7 +71,19 @@ class Host:
     ssh_port: int = SSH_PORT
 
 
-HOSTS = (Host("db1", "127.0.0.11", 1), Host("db2", "127.0.0.12", 2))
+
+
+def _lab_ips() -> tuple[str, str]:
+    """db1's and db2's addresses: 127.0.0.11/12 unless MHAFB_LAB_IPS names another loopback pair
+    ("127.0.0.21,127.0.0.22"), so two labs can run side by side while tests are being written."""
+    raw = os.environ.get("MHAFB_LAB_IPS", "127.0.0.11,127.0.0.12")
+    ips = tuple(x.strip() for x in raw.split(","))
+    if len(ips) != 2 or ips[0] == ips[1] or not all(ip.startswith("127.") and ip.count(".") == 3 for ip in ips):
+        raise SystemExit(f"MHAFB_LAB_IPS={raw!r}: expected two distinct loopback addresses, e.g. 127.0.0.21,127.0.0.22")
+    return ips[0], ips[1]
+
+
+HOSTS = (Host("db1", _lab_ips()[0], 1), Host("db2", _lab_ips()[1], 2))
 
 
 class LabError(RuntimeError):
@@ -205,7 +217,7 @@ class Lab:
         for h in HOSTS:
             if name_or_ip in (h.name, h.ip):
                 return h
-        raise LabError(f"unknown lab host {name_or_ip!r} (known: db1/127.0.0.11, db2/127.0.0.12)")
+        raise LabError(f"unknown lab host {name_or_ip!r} (known: db1/{HOSTS[0].ip}, db2/{HOSTS[1].ip})")
 
     def other(self, name: str) -> Host:
         n = self.host(name).name
@@ -997,7 +1009,7 @@ def _cmd_up(lab: Lab, a) -> int:
     t = lab.up(check_mha=not a.no_check)
     print(f"lab up in {t['total']:.2f} s at {lab.dir} (" + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()
                                                                    if k != "total") + ")")
-    print(f"  db1 127.0.0.11:3306 (master)   db2 127.0.0.12:3306 (replica, read_only)   sshd port {SSH_PORT}")
+    print(f"  db1 {HOSTS[0].ip}:{DB_PORT} (master)   db2 {HOSTS[1].ip}:{DB_PORT} (replica, read_only)   sshd port {SSH_PORT}")
     print(f"  MHA config {lab.mha_conf}; commands in {lab.path('bin')}")
     return 0
 
