@@ -237,7 +237,8 @@ class Lab:
                 "PERL5LIB": str(self.perl5) if perl5lib is None else perl5lib}
 
     def _base_env(self) -> dict[str, str]:
-        return {"PATH": STD_PATH, "HOME": os.environ.get("HOME", "/root"), "LANG": "C"}
+        return {"PATH": STD_PATH, "HOME": os.environ.get("HOME", "/root"), "LANG": "C",
+                "MHAFB_LAB_IPS": f"{HOSTS[0].ip},{HOSTS[1].ip}"}
 
     def _track(self, proc: subprocess.Popen) -> None:
         self._children[proc.pid] = proc
