@@ -43,7 +43,7 @@ class SigtermDuringSwitch(unittest.TestCase):
     def setUp(self):
         deadline = time.monotonic() + 900
         while lab_addresses_busy() and time.monotonic() < deadline:
-            time.sleep(2)  # another lab (run by hand) is using 127.0.0.11/12
+            time.sleep(2)  # another lab (run by hand) is using the same addresses
         self.assertEqual(lab_addresses_busy(), [], "the lab's addresses stay taken")
         self.base = Path(tempfile.mkdtemp(prefix="mhafb-sigterm-"))
         self.lab = Lab(self.base / "lab")
@@ -105,7 +105,7 @@ class SigtermDuringSwitch(unittest.TestCase):
 
     def test_sigterm_lets_the_switch_finish_and_a_new_daemon_resumes(self):
         d1 = self.start_daemon("daemon1")
-        self.assertIsNotNone(self.wait_status(lambda s: s["state"] == "healthy" and s["master"] == "127.0.0.11", 60))
+        self.assertIsNotNone(self.wait_status(lambda s: s["state"] == "healthy" and s["master"] == HOSTS[0].ip, 60))
         self.lab.writer_start()
         self.lab.manager_start()
         time.sleep(1.0)
@@ -148,7 +148,7 @@ class SigtermDuringSwitch(unittest.TestCase):
 
         # A new daemon resumes and finishes.
         self.start_daemon("daemon2")
-        final = self.wait_status(lambda s: s["state"] == "healthy" and s["master"] == "127.0.0.11", 300)
+        final = self.wait_status(lambda s: s["state"] == "healthy" and s["master"] == HOSTS[0].ip, 300)
         stop_sampling.set()
         sampler.join(5)
         self.assertIsNotNone(final, self.status())

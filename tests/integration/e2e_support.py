@@ -40,6 +40,7 @@ import lab_proc  # noqa: E402
 from lab_writer import read_acks  # noqa: E402
 
 CLUSTER = "app1"
+DB1, DB2 = HOSTS[0].ip, HOSTS[1].ip  # db1 / db2 of this lab (127.0.0.11/12 unless MHAFB_LAB_IPS)
 STD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 
@@ -363,7 +364,7 @@ def processes_mentioning(marker: str) -> list[str]:
 
 
 def wait_lab_addresses_free(checks: Checks, timeout: float = float(os.environ.get("MHAFB_E2E_WAIT_FREE", "900"))) -> None:
-    """Only one lab fits on 127.0.0.11/12. CTest serializes its tests (RESOURCE_LOCK); a test run by
+    """Only one lab fits on one address pair (127.0.0.11/12 or MHAFB_LAB_IPS). CTest serializes its tests (RESOURCE_LOCK); a test run by
     hand beside another lab waits for it instead of failing on a taken port."""
     def busy() -> list[str]:
         return [f"{h.ip}:{port}" for h in HOSTS for port in (h.db_port, h.ssh_port) if lab_proc.tcp_open(h.ip, port)]
@@ -655,7 +656,7 @@ def run_demo(build: Path) -> int:
     say = lambda s: print(s, flush=True)  # noqa: E731
     rc = 1
     try:
-        say("== 1. the lab: MariaDB db1 (127.0.0.11, master) and db2 (127.0.0.12, replica), an sshd per host, MHA 0.58")
+        say(f"== 1. the lab: MariaDB db1 ({HOSTS[0].ip}, master) and db2 ({HOSTS[1].ip}, replica), an sshd per host, MHA 0.58")
         stack.lab_up()
         say("== 2. the application writes through the 'app' account, ~100 writes/s, following the writable master")
         stack.lab.writer_start()

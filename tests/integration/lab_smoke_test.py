@@ -4,7 +4,7 @@ the writer, the remote start-db command over the lab's sshd, down. Every asserti
 back from the real servers, sshds and MHA tools, so the daemon's integration tests can rely on
 the lab. Prints step timings (up, failover, down) for the record; no timing is asserted.
 
-Run: python3 tests/integration/lab_smoke_test.py   (root; uses 127.0.0.11/12, ports 3306/2222)
+Run: python3 tests/integration/lab_smoke_test.py   (root; uses 127.0.0.11/12 or MHAFB_LAB_IPS, ports 3306/2222)
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def main() -> int:
               "server_id 1 and 2")
         check(lab.is_writable("db1") and not lab.is_writable("db2"), "db1 writable, db2 read_only=1")
         s = lab.slave_status("db2")
-        check(s.get("Master_Host") == "127.0.0.11" and s.get("Slave_IO_Running") == "Yes"
+        check(s.get("Master_Host") == HOSTS[0].ip and s.get("Slave_IO_Running") == "Yes"
               and s.get("Slave_SQL_Running") == "Yes" and s.get("Using_Gtid") == "Slave_Pos",
               f"db2 replicates from db1 with GTID ({s.get('Using_Gtid')})")
         lab.sql("db1", "INSERT INTO lab.writes (id, written_to) VALUES (900000001, 'smoke')", account="app")

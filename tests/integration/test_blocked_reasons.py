@@ -3,7 +3,7 @@
 nothing it should not (issue 3, test 5). One lab, one real MHA failover (db1 -> db2), then four
 daemon runs, each with its own state directory:
 
-a. wrong host key: known_hosts holds another key for 127.0.0.11 -> blocked at once; db1 not started.
+a. wrong host key: known_hosts holds another key for db1 -> blocked at once; db1 not started.
 b. old master never comes back: db1's sshd down, old_master_return 6 s -> blocked; nothing touched.
 c. wrong replication password: db1 is started, fenced and rejoined, its IO thread cannot log in ->
    blocked; db2 stays the only writable master, no switch, the flag stays.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import CLUSTER, Checks, Stack, Timer, check_data, check_final_roles, no_secret_in, role  # noqa: E402
+from e2e_support import DB1, DB2, Checks, Stack, Timer, check_data, check_final_roles, no_secret_in, role  # noqa: E402
 import lab_proc  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def nothing_changed(c: Checks, stack: Stack, case: str, db1_down: bool) -> None:
     r2 = role(lab, "db2")
     c.check(r2.get("read_only") == 0 and not r2.get("source"), f"{case}: db2 still the writable master ({r2})")
     if db1_down:
-        c.check(lab.db_running("db1") is None and not lab_proc.tcp_open("127.0.0.11", 3306),
+        c.check(lab.db_running("db1") is None and not lab_proc.tcp_open(DB1, 3306),
                 f"{case}: db1 still down (not started)")
     else:
         r1 = role(lab, "db1")
@@ -54,8 +54,8 @@ def nothing_changed(c: Checks, stack: Stack, case: str, db1_down: bool) -> None:
     c.check(lab.failover_flag.exists(), f"{case}: the failover flag is still in place")
     c.check(lab.manager_running() is None, f"{case}: no MHA manager was started")
     sqls = [r["message"] for r in stack.daemon.audit() if r.get("AUDIT_KIND") == "sql"]
-    c.check(not any("127.0.0.12:" in s or s.startswith("127.0.0.12") for s in sqls),
-            f"{case}: no statement changed db2: {[s for s in sqls if '127.0.0.12' in s]}")
+    c.check(not any(f"{DB2}:" in s or s.startswith(DB2) for s in sqls),
+            f"{case}: no statement changed db2: {[s for s in sqls if DB2 in s]}")
 
 
 def main() -> int:
@@ -75,13 +75,13 @@ def main() -> int:
         subprocess.run(["/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True,
                        stdin=subprocess.DEVNULL, capture_output=True)
         other = key.with_suffix(".pub").read_text().split()
-        lines = [ln for ln in lab.known_hosts.read_text().splitlines() if not ln.startswith("[127.0.0.11]")]
+        lines = [ln for ln in lab.known_hosts.read_text().splitlines() if not ln.startswith(f"[{DB1}]")]
         bad_known_hosts = stack.work / "known_hosts.wrong"
-        bad_known_hosts.write_text("\n".join([f"[127.0.0.11]:2222 {other[0]} {other[1]}", *lines]) + "\n")
+        bad_known_hosts.write_text("\n".join([f"[{DB1}]:2222 {other[0]} {other[1]}", *lines]) + "\n")
         tr, st = blocked_run(c, stack, "a-host-key", {"ssh": {"known_hosts": str(bad_known_hosts)}}, 60)
         if tr:
-            c.check("127.0.0.11" in tr["reason"] and "CHANGED" in tr["reason"],
-                    f"a: the reason names the changed host key of 127.0.0.11: {tr['reason']}")
+            c.check(DB1 in tr["reason"] and "CHANGED" in tr["reason"],
+                    f"a: the reason names the changed host key of {DB1}: {tr['reason']}")
         nothing_changed(c, stack, "a", db1_down=True)
         remote = [r for r in stack.daemon.audit() if r.get("AUDIT_KIND") == "remote-command"]
         c.check(not remote, f"a: no remote command ran: {[r['message'] for r in remote]}")
@@ -91,7 +91,7 @@ def main() -> int:
         lab.stop_sshd("db1")
         tr, st = blocked_run(c, stack, "b-never-back", {"timeouts": {"old_master_return_seconds": 6}}, 90)
         if tr:
-            c.check("127.0.0.11" in tr["reason"] and "did not come back within 6s" in tr["reason"],
+            c.check(DB1 in tr["reason"] and "did not come back within 6s" in tr["reason"],
                     f"b: the reason says the old master did not come back: {tr['reason']}")
         nothing_changed(c, stack, "b", db1_down=True)
         stack.stop_daemon()
@@ -107,10 +107,10 @@ def main() -> int:
                              {"replication": {"password_file": str(wrong)},
                               "timeouts": {"catch_up_seconds": 15}}, 180)
         if tr:
-            c.check("127.0.0.11" in tr["reason"] and "error 1045" in tr["reason"] and "Access denied" in tr["reason"],
+            c.check(DB1 in tr["reason"] and "error 1045" in tr["reason"] and "Access denied" in tr["reason"],
                     f"c: the reason names the failed replication login: {tr['reason']}")
         r1 = role(lab, "db1")
-        c.check(r1.get("source") == "127.0.0.12" and r1.get("io") != "Yes" and r1.get("last_io_errno") == 1045,
+        c.check(r1.get("source") == DB2 and r1.get("io") != "Yes" and r1.get("last_io_errno") == 1045,
                 f"c: db1's replication cannot log in (IO {r1.get('io')}, error {r1.get('last_io_errno')})")
         nothing_changed(c, stack, "c", db1_down=False)
         c.check(not any(r.get("STEP") == "switch-back" for r in stack.daemon.audit()), "c: no switch back was tried")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import (CLUSTER, Checks, Stack, Timer, acked_write_gap, audit_kinds,  # noqa: E402
+from e2e_support import (CLUSTER, DB1, DB2, Checks, Stack, Timer, acked_write_gap, audit_kinds,  # noqa: E402
                          check_data, check_final_roles, no_secret_in, role, transition_pairs)
 
 EXPECTED = [("healthy", "degraded"), ("degraded", "slave-rejoined"), ("slave-rejoined", "validated"),
@@ -34,7 +34,7 @@ EXPECTED = [("healthy", "degraded"), ("degraded", "slave-rejoined"), ("slave-rej
 def ours(c: Checks, stack: Stack) -> dict:
     lab = stack.lab
     stack.start_daemon(mode="approve")
-    st = stack.wait_status(lambda s: s.get("state") == "healthy" and "127.0.0.11 is master" in s.get("status", ""), 30)
+    st = stack.wait_status(lambda s: s.get("state") == "healthy" and f"{DB1} is master" in s.get("status", ""), 30)
     c.check(st is not None, f"daemon up on the private bus, cluster healthy: {st and st.get('status')}")
 
     lab.writer_start()
@@ -57,9 +57,9 @@ def ours(c: Checks, stack: Stack) -> dict:
         return {}
     st = stack.ctl.status()
     c.check("waiting for approval" in st.get("status", ""), f"validated status asks for approval: {st.get('status')}")
-    c.check(st.get("master") == "127.0.0.12", f"status names db2 as the master now: {st.get('master')}")
+    c.check(st.get("master") == DB2, f"status names db2 as the master now: {st.get('master')}")
     r1 = role(lab, "db1")
-    c.check(r1.get("read_only") == 1 and r1.get("source") == "127.0.0.12" and r1.get("io") == "Yes",
+    c.check(r1.get("read_only") == 1 and r1.get("source") == DB2 and r1.get("io") == "Yes",
             f"before the switch db1 is a fenced replica of db2 ({r1})")
     c.check(lab.failover_flag.exists(), "the failover flag is still in place before the switch")
     remote = [r for r in stack.daemon.audit() if r.get("AUDIT_KIND") == "remote-command"]

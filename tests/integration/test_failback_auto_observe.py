@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import (CLUSTER, Checks, Stack, Timer, acked_write_gap, audit_kinds,  # noqa: E402
+from e2e_support import (CLUSTER, DB1, Checks, Stack, Timer, acked_write_gap, audit_kinds,  # noqa: E402
                          check_data, check_final_roles, no_secret_in, role, transition_pairs)
 import lab_proc  # noqa: E402
 
@@ -45,10 +45,10 @@ def observe(c: Checks, stack: Stack) -> bool:
     tr = stack.wait_state("degraded", 60)
     c.check(tr is not None, f"observe detects the failover (reading is allowed): {tr and tr['reason']}")
     st = stack.wait_status(lambda s: s.get("status", "").startswith("observe mode, nothing done; next step would be "), 20)
-    c.check(st is not None and "127.0.0.11" in st.get("status", ""),
+    c.check(st is not None and DB1 in st.get("status", ""),
             f"status says what it would do: {st and st.get('status')}")
     time.sleep(3.0)  # six probe intervals
-    c.check(lab.db_running("db1") is None and not lab_proc.tcp_open("127.0.0.11", 3306),
+    c.check(lab.db_running("db1") is None and not lab_proc.tcp_open(DB1, 3306),
             "db1 is still down: observe did not start it")
     r = stack.ctl.run("failback", CLUSTER, timeout=60)
     c.check(r.returncode == 1 and "observe mode" in r.stderr,
