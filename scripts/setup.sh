@@ -19,6 +19,7 @@ PACKAGES=(
   # the real components the integration tests start themselves
   mariadb-server mariadb-client mha4mysql-manager mha4mysql-node openssh-server openssh-client
   dbus-daemon dbus-bin systemd procps iproute2 python3 python3-pymysql
+  valgrind  # benchmarks (tests/bench): callgrind profiles of the RelWithDebInfo daemon
 )
 
 missing=()
