@@ -82,6 +82,38 @@ bool flag_is_newer(const ClusterSnapshot& snap, TimePoint than) {
              std::chrono::floor<milliseconds>(than);
 }
 
+// The flag of the failover being handled is gone though mha-failback did not archive it: someone
+// else acts on the cluster (the runbook's `rm -f`, a manager restart being prepared, so MHA may fail
+// over again), and every fact gathered so far may be stale. A failover taken up without a flag (an
+// operator's `rejoin`) has none to lose.
+bool handled_flag_removed(const ClusterSnapshot& snap, const FailoverFacts& f) {
+  return f.flag_mtime != TimePoint{} && !snap.mha.failover_complete_mtime;
+}
+
+Decision block_flag_removed(const ClusterConfig& cfg, const ClusterState state) {
+  return block("the failover flag " + cfg.mha.failover_complete_flag() +
+                   " was removed outside mha-failback while failing back (in " +
+                   std::string(to_string(state)) +
+                   "): someone else acts on the cluster and the facts gathered so far may be stale; "
+                   "nothing more is done, no switch",
+               "find out who removed it and what they did (a restarted MHA manager may fail over again), " +
+                   ack_hint(cfg) + " to go on without it, every check re-run");
+}
+
+// The roles are already back: the old master writable and unreplicated, the new master its replica.
+bool switched_back_by_hand(const Roles& r) {
+  return r.old_snap->acts_as_master() && r.new_snap->sql_reachable &&
+         replicates_from(*r.new_snap, *r.old_cfg);
+}
+
+Decision go_restore_after_hand_switch(const ClusterConfig&, const ClusterSnapshot& snap, const Roles& r) {
+  return go(ClusterState::SwitchedBack,
+            "not switching: the master role is already back on " + r.old_cfg->hostname + " and " +
+                r.new_cfg->hostname + " replicates from it (someone switched back by hand); restoring MHA" +
+                (snap.mha.failover_complete_mtime ? " (the leftover failover flag is archived first)" : ""),
+            r.old_cfg->hostname);
+}
+
 // Replication of the rejoined old master, in the states after the rejoin.
 Decision judge_rejoined_replication(const ClusterConfig& cfg, const PersistedState& st, TimePoint now,
                                     const Roles& r) {
@@ -265,17 +297,15 @@ Decision decide_degraded(const ClusterSnapshot& snap, const ClusterConfig& cfg, 
             ", repair the replicas MHA could not recover, " + ack_hint(cfg),
         neu);
 
-  if (r.old_snap->acts_as_master() && r.new_snap->sql_reachable && replicates_from(*r.new_snap, *r.old_cfg)) {
+  if (switched_back_by_hand(r)) {
     if (!snap.mha.failover_complete_mtime)
       return go(ClusterState::Healthy,
                 "the preferred master " + old + " is master again and " + neu +
                     " replicates from it: failback done outside mha-failback",
                 old);
-    return block("the master role is already back on " + old + " but the failover flag is still present",
-                 "someone switched back by hand: remove " + cfg.mha.failover_complete_flag() +
-                     ", restart the MHA manager, " + ack_hint(cfg),
-                 old);
+    return go_restore_after_hand_switch(cfg, snap, r);
   }
+  if (handled_flag_removed(snap, f)) return block_flag_removed(cfg, st.state);
 
   if (!r.new_snap->sql_reachable) {
     if (st.new_master_missing_since && since(*st.new_master_missing_since, now) > cfg.timeouts.catch_up)
@@ -396,6 +426,10 @@ bool replicates_from(const ServerSnapshot& server, const MhaServer& source) {
 }
 
 void track(const ClusterSnapshot& snap, const ClusterConfig& cfg, PersistedState& st, TimePoint now) {
+  // The operator has been told the flag is gone (or will see it in the blocked sentence): from the
+  // acknowledgement on, the failover is handled without one, and any flag that appears is a new failover.
+  if (st.failover && st.state == ClusterState::Blocked && handled_flag_removed(snap, *st.failover))
+    st.failover->flag_mtime = TimePoint{};
   if (!st.failover || st.state == ClusterState::Healthy || st.state == ClusterState::Blocked) return;
   const ServerSnapshot* old_snap = snap.find(st.failover->old_master);
   const ServerSnapshot* new_snap = snap.find(st.failover->new_master);
@@ -458,16 +492,31 @@ Decision decide(const ClusterSnapshot& snap, const ClusterConfig& cfg, const Per
             "review the manager log and the current roles, " + ack_hint(cfg));
         break;
       }
+      if (r.new_snap->sql_reachable && r.old_snap->sql_reachable && switched_back_by_hand(r)) {
+        d = go_restore_after_hand_switch(cfg, snap, r);
+        break;
+      }
+      if (handled_flag_removed(snap, *st.failover)) {
+        d = block_flag_removed(cfg, st.state);
+        break;
+      }
       d = judge_rejoined_replication(cfg, st, now, r);
       break;
     }
     case ClusterState::SwitchedBack:
       d = decide_switched_back(snap, cfg, st, now);
       break;
-    case ClusterState::Blocked:
+    case ClusterState::Blocked: {
+      std::string news;
+      if (st.failover && flag_is_newer(snap, st.failover->flag_mtime) &&
+          st.failover->flag_mtime != TimePoint{})
+        news = "; meanwhile a newer failover flag appeared (another failover happened while blocked)";
+      else if (st.failover && st.failover->flag_mtime == TimePoint{} && snap.mha.failover_complete_mtime)
+        news = "; meanwhile a failover flag appeared after the handled one was removed (another failover)";
       d = wait("blocked: " + st.blocked_reason +
-               (st.suggested_action.empty() ? std::string() : "; suggested: " + st.suggested_action));
+               (st.suggested_action.empty() ? std::string() : "; suggested: " + st.suggested_action) + news);
       break;
+    }
   }
 
   if (effective_mode(cfg, st) == Mode::Observe && step_mutates(d.step)) {

@@ -1,5 +1,7 @@
 // Step 7, switch back (after MaxScale's switchover: numbered sub-steps, a point of no return, an undo).
-//   a. check: the target is not already master; replication healthy (decided before this step)
+//   a. check: the target is not already master (someone switched back by hand: nothing to switch);
+//      the MHA config on disk is still the one the daemon planned with (masterha_master_switch reads
+//      the file anew, so an edited server entry would make it act on servers the daemon never checked)
 //   b. stop the MHA manager (the switch refuses while it runs)
 //   c. stop the companion service on the current master
 //   d. archive the failover flag into the state directory's history (its removal is what lets the
@@ -11,6 +13,7 @@
 // Every sub-step checks before acting and records its progress, so a restart resumes exactly and the
 // switch never runs twice.
 #include "core/decision.hpp"
+#include "mha/mha_config.hpp"
 #include "mha/mha_tools.hpp"
 #include "mha/output_parsers.hpp"
 #include "sql/statements.hpp"
@@ -189,6 +192,57 @@ Settled settle_roles(StepContext& ctx, const MhaServer& target, const MhaServer&
   return out;
 }
 
+// What masterha_master_switch will read versus what the daemon planned with. Only the facts the
+// switch acts on: the servers (name, address, port, whether they may be master) and the work dir
+// holding the flag. Empty: unchanged, or not readable (MHA then refuses before rejecting writes).
+std::string mha_config_drift(StepContext& ctx) {
+  const MhaAppConfig& planned = ctx.config.mha;
+  constexpr std::uint64_t kLimit = 1024 * 1024;
+  auto app = ctx.io.ports().files.read_tail(planned.conf_path, kLimit);
+  std::string global_text;
+  if (app && !planned.global_conf_path.empty()) {
+    auto global = ctx.io.ports().files.read_tail(planned.global_conf_path, kLimit);
+    if (global) global_text = *global;
+  }
+  if (!app) {
+    ctx.io.audit(AuditKind::Warning, AuditPriority::Warning,
+                 "cannot re-read the MHA config " + planned.conf_path + " before the switch: " +
+                     app.error().message + "; masterha_master_switch reads it and refuses if it is unusable");
+    return {};
+  }
+  std::vector<ConfigError> errors;
+  MhaAppConfig now =
+      parse_mha_config_text(*app, planned.conf_path, global_text, planned.global_conf_path, errors);
+  if (!errors.empty()) return "it no longer parses (" + errors.front().to_string() + ")";
+  std::string out;
+  auto add = [&out](const std::string& s) { out += (out.empty() ? "" : "; ") + s; };
+  if (now.manager_workdir != planned.manager_workdir)
+    add("manager_workdir " + planned.manager_workdir + " -> " + now.manager_workdir);
+  for (const auto& p : planned.servers) {
+    const MhaServer* n = nullptr;
+    for (const auto& s : now.servers)
+      if (s.block == p.block) n = &s;
+    if (!n) {
+      add("[" + p.block + "] (" + p.hostname + ") was removed");
+      continue;
+    }
+    if (n->hostname != p.hostname) add("[" + p.block + "] hostname " + p.hostname + " -> " + n->hostname);
+    if (n->ip != p.ip) add("[" + p.block + "] ip " + p.ip + " -> " + n->ip);
+    if (n->port != p.port)
+      add("[" + p.block + "] port " + std::to_string(p.port) + " -> " + std::to_string(n->port));
+    if (n->no_master != p.no_master)
+      add("[" + p.block + "] no_master " + std::to_string(p.no_master) + " -> " +
+          std::to_string(n->no_master));
+  }
+  for (const auto& n : now.servers) {
+    bool known = false;
+    for (const auto& p : planned.servers)
+      known = known || p.block == n.block;
+    if (!known) add("[" + n.block + "] (" + n.hostname + ") was added");
+  }
+  return out;
+}
+
 }  // namespace
 
 StepOutcome switch_back(StepContext& ctx) {
@@ -250,6 +304,12 @@ StepOutcome switch_back(StepContext& ctx) {
   }
 
   // a. check first
+  if (target_snap && target_snap->acts_as_master() && current_snap && current_snap->sql_reachable &&
+      replicates_from(*current_snap, *current))
+    return StepOutcome::transition(ClusterState::SwitchedBack,
+                                   "not switching: " + target->hostname + " is already master and " +
+                                       current->hostname +
+                                       " replicates from it (someone switched back by hand); restoring MHA");
   if (target_snap && target_snap->acts_as_master())
     return StepOutcome::block(
         "the switch target " + target->hostname + " already acts as master",
@@ -259,6 +319,13 @@ StepOutcome switch_back(StepContext& ctx) {
     return StepOutcome::transition(ClusterState::Validated,
                                    "switch back aborted by the operator before it began" + notes);
   }
+  if (std::string drift = mha_config_drift(ctx); !drift.empty())
+    return StepOutcome::block("not switching: the MHA config " + ctx.config.mha.conf_path +
+                                  " changed since mha-failbackd loaded it (" + drift +
+                                  "); masterha_master_switch would act on servers that were never checked",
+                              "review the change; reload mha-failbackd (SIGHUP) so it plans with the new "
+                              "config, or restore the file, " +
+                                  ctx.ack_hint());
 
   // b. stop the manager
   if (manager_running(ctx)) {

@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""End to end: faults around the switch back (issue "Safety proven under faults", second half).
+
+One lab (real MariaDB db1/db2, sshd, MHA 0.58), the lab's load client writing through `app` the whole
+time, four real MHA failovers (db1 -> db2), one daemon run per case, each with its own state dir.
+A sampler reads read_only/replication of both servers and counts masterha_manager processes every
+0.2 s: at no moment two writable masters, at no moment two managers. Every case reads its end state
+from the servers and its explanation from the daemon's audit records; the current master holds every
+acknowledged write after every case, and at the end both servers do (CHECKSUM TABLE equal).
+
+Written expectations, case by case:
+8. State directory full (a 64 KiB tmpfs filled up) / read-only (remounted ro): the daemon detects the
+   failover but refuses to start db1 (a side effect it cannot record): retrying with "cannot persist
+   state" and the OS reason; no remote command ran, db1 stays down, the flag stays.
+1. The new master db2 dies during validation (an approval is pending): never switch; the daemon goes
+   back to slave-rejoined saying it will validate again, then blocks naming db2 ("has not answered
+   SQL"); the flag stays, db1 stays a fenced replica. db2 comes back; `ack` -> the procedure starts
+   over and reaches validated again.
+6. The MHA app config is edited while the daemon runs (db1's entry gets another port): on approval the
+   switch step re-reads the file and refuses before touching anything: blocked, the reason names the
+   file and the changed entry; masterha_master_switch never ran, the flag and the roles are unchanged.
+4. The switch fails after write rejection began: a session on db1 holds LOCK TABLES lab.writes WRITE,
+   so MHA's MASTER_POS_WAIT on db1 never returns after it locked db2; the daemon kills the switch at its
+   tool timeout and undoes: db2 is (again) the only writable master, verified; blocked with the reason;
+   the flag is put back; no acknowledged write lost.
+2. The MHA manager runs at switch time (started by someone): the daemon stops it before the switch,
+   switches, and starts it again (PING_OK) -> healthy; never two managers.
+7. Two `mha-failbackctl failback` at the same moment: exactly one runs, the other is refused with the
+   D-Bus error ...Busy; masterha_master_switch ran exactly once; healthy.
+3. Someone switches back by hand (masterha_master_switch) while the daemon waits for approval: the
+   daemon recognises it, never runs a switch, archives the leftover flag, restarts MHA -> healthy.
+5. The failover flag is removed mid-procedure: blocked, the reason names the removed flag; then a
+   second real failover happens (db2 killed, MHA promotes db1): the daemon does nothing, and its status
+   says another failover happened. db2 is then rejoined by hand for the final data check.
+
+Run: MHAFB_LAB_IPS=127.0.0.61,127.0.0.62 MHAFB_BUILD_DIR=<build> python3 tests/integration/test_faults_switch.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from e2e_support import CLUSTER, Checks, Stack, Timer, check_data, role  # noqa: E402
+import lab_proc  # noqa: E402
+
+
+class Sampler:
+    """Both servers' roles and the number of masterha_manager processes, every 0.2 s."""
+
+    def __init__(self, stack: Stack):
+        self.lab = stack.lab
+        self.two_masters: list[str] = []
+        self.max_managers = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _writable_master(self, host: str) -> bool:
+        try:
+            with closing(self.lab.connect(host, timeout=1.0)) as conn, conn.cursor() as cur:
+                cur.execute("SELECT @@global.read_only")
+                ro = int(cur.fetchone()[0])
+                cur.execute("SHOW SLAVE STATUS")
+                replica = cur.fetchone() is not None
+            return ro == 0 and not replica
+        except Exception:  # noqa: BLE001 - a server down is no master
+            return False
+
+    def managers(self) -> int:
+        conf = str(self.lab.mha_conf)
+        n = 0
+        for e in os.listdir("/proc"):
+            if e.isdigit():
+                cmd = lab_proc._cmdline(int(e))
+                if "masterha_manager" in cmd and f"--conf={conf}" in cmd:
+                    n += 1
+        return n
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            w = [h for h in ("db1", "db2") if self._writable_master(h)]
+            if len(w) == 2:
+                self.two_masters.append(time.strftime("%H:%M:%S"))
+            self.max_managers = max(self.max_managers, self.managers())
+            self.samples += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._t.join(5)
+
+
+def run_daemon(stack: Stack, case: str, overrides: dict | None = None, mode: str = "approve",
+               state_dir: Path | None = None):
+    return stack.start_daemon(mode=mode, overrides=overrides or {},
+                              state_dir=state_dir or stack.work / f"state-{case}", config_name=f"config-{case}.json")
+
+
+def recs(stack: Stack, kind: str | None = None) -> list[dict]:
+    return [r for r in stack.daemon.audit() if kind is None or r.get("AUDIT_KIND") == kind]
+
+
+def switch_runs(stack: Stack) -> int:
+    return sum(1 for r in recs(stack, "command") if "masterha_master_switch" in r.get("COMMAND", ""))
+
+
+def no_write_lost(c: Checks, stack: Stack, case: str, master: str) -> None:
+    v = stack.lab.verify(master, checksum_wait=1)
+    c.check(v["missing"] == 0, f"{case}: every acknowledged write is on the master {master} "
+            f"({v['acked']} acknowledged, {v['missing']} missing {v['missing_ids_sample'] or ''})")
+
+
+def wait_for(pred, timeout: float, poll: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(poll)
+    return False
+
+
+def roles_are(stack: Stack, master: str, replica: str) -> tuple[bool, dict, dict]:
+    m, s = role(stack.lab, master), role(stack.lab, replica)
+    ok = (m.get("read_only") == 0 and not m.get("source") and s.get("read_only") == 1
+          and s.get("source") == stack.lab.host(master).ip)
+    return ok, m, s
+
+
+def fail_over(c: Checks, stack: Stack, n: int) -> None:
+    fo = stack.lab.failover(mode="manager")
+    c.timing(f"MHA failover #{n}", fo.seconds)
+    c.check(fo.flag_written and fo.new_master_writable, f"MHA failover #{n}: db1 -> db2 (rc {fo.rc})")
+
+
+# ---- the cases -------------------------------------------------------------------------------------
+
+def case8_state_dir(c: Checks, stack: Stack) -> None:
+    lab = stack.lab
+    for variant in ("full", "ro"):
+        case = f"8-{variant}"
+        sd = stack.work / f"state-{case}"
+        sd.mkdir(mode=0o700)
+        subprocess.run(["/bin/mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(sd)], check=True)
+        try:
+            if variant == "full":
+                with open(sd / "filler", "wb") as f:
+                    try:
+                        while True:
+                            f.write(b"\0" * 4096)
+                            f.flush()
+                    except OSError:
+                        pass
+            else:
+                subprocess.run(["/bin/mount", "-o", "remount,ro", str(sd)], check=True)
+            run_daemon(stack, case, state_dir=sd)
+            why = "No space left" if variant == "full" else "Read-only file system"
+            ok = wait_for(lambda: any("cannot persist state" in r["message"] and why in r["message"]
+                                      for r in recs(stack, "step-finished")), 30)
+            c.check(ok, f"{case}: the daemon refuses to start db1 because it cannot record it: "
+                    f"{[r['message'] for r in recs(stack, 'step-finished')][-1:]}")
+            st = stack.ctl.status()
+            c.check("cannot persist state" in (st.get("last_error") or "") and why in st.get("last_error", ""),
+                    f"{case}: status names the reason: {st.get('last_error')}")
+            remote = recs(stack, "remote-command")
+            c.check(not remote, f"{case}: no remote command ran: {[r['message'] for r in remote]}")
+            c.check(lab.db_running("db1") is None, f"{case}: db1 still down")
+            c.check(lab.failover_flag.exists(), f"{case}: the flag stays")
+            stack.stop_daemon()
+        finally:
+            subprocess.run(["/bin/umount", str(sd)], check=False)
+
+
+def case1_new_master_dies(c: Checks, stack: Stack) -> None:
+    lab = stack.lab
+    run_daemon(stack, "1", {"timeouts": {"catch_up_seconds": 8}})
+    with Timer(c, "1: start -> validated (db1 started, fenced, rejoined, MHA checks)"):
+        ok = stack.wait_state("validated", 180) is not None
+    if not c.check(ok, "1: validated"):
+        return
+    lab.kill_db("db2")
+    tr = stack.wait_state("slave-rejoined", 20, skip_seen=True)
+    c.check(tr is not None and "never switch" in tr["reason"], f"1: back to slave-rejoined: {tr and tr['reason']}")
+    r = stack.ctl.run("failback", CLUSTER, "--reason", "fault test 1")
+    c.note(f"1: approval while db2 is down: exit {r.returncode} {(r.stdout + r.stderr).strip()[:200]}")
+    tr = stack.wait_state("blocked", 40, allow_blocked=True)
+    c.check(tr is not None and f"new master {lab.host('db2').ip} has not answered SQL" in tr["reason"],
+            f"1: blocked naming db2: {tr and tr['reason']}")
+    c.check(switch_runs(stack) == 0 and not any(r.get("STEP") == "switch-back" for r in recs(stack)),
+            "1: no switch was tried")
+    r1 = role(lab, "db1")
+    c.check(r1.get("read_only") == 1 and r1.get("source") == lab.host("db2").ip,
+            f"1: db1 stays a fenced replica of db2 ({r1})")
+    c.check(lab.failover_flag.exists(), "1: the flag stays")
+    lab.start_db("db2")
+    lab.wait_replica_running("db1", 30)
+    r = stack.ctl.run("ack", CLUSTER)
+    c.check(r.returncode == 0, f"1: ack once db2 is back: exit {r.returncode} {r.stderr.strip()}")
+    tr = stack.wait_state("validated", 120, skip_seen=True)
+    c.check(tr is not None, f"1: the procedure continues to validated: {tr and tr['reason']}")
+    no_write_lost(c, stack, "1", "db2")
+    stack.stop_daemon()
+
+
+def case6_config_edited(c: Checks, stack: Stack) -> None:
+    lab = stack.lab
+    run_daemon(stack, "6")
+    if not c.check(stack.wait_state("validated", 120) is not None, "6: validated"):
+        return
+    original = lab.mha_conf.read_text()
+    db1 = re.escape(lab.host("db1").ip)
+    edited, n = re.subn(rf"(hostname={db1}\n(?:[^\[]*?\n)?)port=3306", r"\1port=3307", original, count=1)
+    c.check(n == 1, "6: db1's entry in the MHA config edited (port 3306 -> 3307)")
+    lab.mha_conf.write_text(edited)
+    try:
+        r = stack.ctl.run("failback", CLUSTER, "--wait", "--reason", "fault test 6", timeout=120)
+        out = r.stdout + r.stderr
+        c.check(r.returncode != 0 and "changed since mha-failbackd loaded it" in out and "3306 -> 3307" in out,
+                f"6: the failback is refused naming the edited entry: exit {r.returncode} {out.strip()[:300]}")
+        st = stack.ctl.status()
+        c.check(st.get("state") == "blocked" and str(lab.mha_conf) in (st.get("blocked_reason") or ""),
+                f"6: blocked, the reason names the file: {st.get('blocked_reason')}")
+        c.check(switch_runs(stack) == 0, "6: masterha_master_switch never ran")
+        c.check(not recs(stack, "command") or all("manager" not in r.get("COMMAND", "") for r in recs(stack, "command")),
+                "6: the manager was neither stopped nor started")
+        ok, m, s = roles_are(stack, "db2", "db1")
+        c.check(ok, f"6: roles unchanged: db2 master ({m}), db1 its read-only replica ({s})")
+        c.check(lab.failover_flag.exists(), "6: the flag stays")
+    finally:
+        lab.mha_conf.write_text(original)
+    stack.stop_daemon()
+
+
+def case4_switch_fails_after_rejecting_writes(c: Checks, stack: Stack) -> None:
+    lab = stack.lab
+    run_daemon(stack, "4", {"timeouts": {"tool_seconds": 15}})
+    if not c.check(stack.wait_state("validated", 120) is not None, "4: validated"):
+        return
+    lock = lab.connect("db1", timeout=5)
+    try:
+        with lock.cursor() as cur:
+            cur.execute("LOCK TABLES lab.writes WRITE")
+        t = time.monotonic()
+        r = stack.ctl.run("failback", CLUSTER, "--wait", "--reason", "fault test 4", timeout=180)
+        c.timing("4: failback until the undo", time.monotonic() - t)
+        out = r.stdout + r.stderr
+        c.check(r.returncode != 0 and "failed" in out, f"4: the failback fails: exit {r.returncode} {out.strip()[:400]}")
+    finally:
+        lock.close()  # the lock goes with the session: db1's SQL thread applies again
+    st = stack.ctl.status()
+    reason = st.get("blocked_reason") or ""
+    c.check(st.get("state") == "blocked" and "masterha_master_switch" in reason and "timed out" in reason,
+            f"4: blocked, the reason names the switch that timed out: {reason}")
+    c.check(switch_runs(stack) == 1, "4: the switch ran once")
+    ok, m, s = roles_are(stack, "db2", "db1")
+    c.check(ok, f"4: undone: db2 the only writable master ({m}), db1 its read-only replica ({s})")
+    c.check(lab.failover_flag.exists(), "4: the flag was put back")
+    lab.wait_replica_running("db1", 30)
+    no_write_lost(c, stack, "4", "db2")
+    stack.stop_daemon()
+
+
+def case2_manager_running(c: Checks, stack: Stack, sampler: Sampler) -> None:
+    lab = stack.lab
+    run_daemon(stack, "2")
+    if not c.check(stack.wait_state("validated", 120) is not None, "2: validated"):
+        return
+    pid = lab.manager_start()
+    c.check(sampler.managers() == 1, f"2: someone started the MHA manager (pid {pid}) before the switch")
+    r = stack.ctl.run("failback", CLUSTER, "--wait", "--reason", "fault test 2", timeout=300)
+    c.check(r.returncode == 0, f"2: failback --wait exit {r.returncode}: {(r.stdout + r.stderr).strip()[-200:]}")
+    cmds = [x.get("COMMAND", "") for x in recs(stack, "command")]
+    i_stop = next((i for i, x in enumerate(cmds) if "manager-stop" in x), None)
+    i_switch = next((i for i, x in enumerate(cmds) if "masterha_master_switch" in x), None)
+    c.check(i_stop is not None and i_switch is not None and i_stop < i_switch,
+            f"2: the daemon stopped the manager before the switch: {cmds}")
+    c.check(stack.wait_state("healthy", 180) is not None, "2: healthy")
+    h = lab.health() or {}
+    c.check(lab.manager_running() is not None and h.get("code") == 0, f"2: the manager runs again: {h}")
+    ok, m, s = roles_are(stack, "db1", "db2")
+    c.check(ok, f"2: db1 master ({m}), db2 its replica ({s})")
+    no_write_lost(c, stack, "2", "db1")
+    stack.stop_daemon()
+
+
+def case7_two_triggers(c: Checks, stack: Stack) -> None:
+    lab = stack.lab
+    run_daemon(stack, "7")
+    if not c.check(stack.wait_state("validated", 120) is not None, "7: validated"):
+        return
+    argv = [str(stack.ctl_bin), "--bus", stack.bus.address, "failback", CLUSTER, "--wait"]
+    procs = [subprocess.Popen(argv + ["--reason", f"fault test 7 #{i}"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={"PATH": "/usr/bin:/bin"}) for i in (1, 2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    rcs = [p.returncode for p in procs]
+    c.check(sorted(rcs)[0] == 0 and sorted(rcs)[1] != 0, f"7: exactly one failback ran: exits {rcs}")
+    refused = outs[rcs.index(max(rcs))]
+    c.check("Busy" in refused[0] + refused[1],
+            f"7: the other is refused with the Busy D-Bus error: {(refused[0] + refused[1]).strip()[:300]}")
+    c.check(stack.wait_state("healthy", 180) is not None, "7: healthy")
+    c.check(switch_runs(stack) == 1, f"7: masterha_master_switch ran exactly once ({switch_runs(stack)})")
+    ok, m, s = roles_are(stack, "db1", "db2")
+    c.check(ok, f"7: db1 master ({m}), db2 its replica ({s})")
+    no_write_lost(c, stack, "7", "db1")
+    stack.stop_daemon()
+
+
+def case3_switched_by_hand(c: Checks, stack: Stack) -> None:
+    lab = stack.lab
+    run_daemon(stack, "3")
+    if not c.check(stack.wait_state("validated", 120) is not None, "3: validated"):
+        return
+    rc, out = lab.master_switch_alive("db1")
+    c.check(rc == 0, f"3: someone switched back by hand with masterha_master_switch (rc {rc})")
+    tr = stack.wait_state("switched-back", 30, skip_seen=True)
+    c.check(tr is not None and "by hand" in tr["reason"] and tr["from"] == "validated",
+            f"3: the daemon recognises it: {tr and tr['reason']}")
+    c.check(stack.wait_state("healthy", 180) is not None, "3: healthy")
+    c.check(switch_runs(stack) == 0, "3: the daemon never ran masterha_master_switch")
+    c.check(not lab.failover_flag.exists() and any("leftover failover flag" in r["message"] for r in recs(stack)),
+            "3: the leftover flag was archived (the manager may fail over again)")
+    c.check(lab.manager_running() is not None and (lab.health() or {}).get("code") == 0, "3: the manager runs, PING_OK")
+    ok, m, s = roles_are(stack, "db1", "db2")
+    c.check(ok, f"3: db1 master ({m}), db2 its replica ({s})")
+    no_write_lost(c, stack, "3", "db1")
+    stack.stop_daemon()
+
+
+def case5_flag_removed_then_second_failover(c: Checks, stack: Stack) -> None:
+    lab = stack.lab
+    run_daemon(stack, "5")
+    if not c.check(stack.wait_state("validated", 120) is not None, "5: validated"):
+        return
+    lab.failover_flag.unlink()
+    tr = stack.wait_state("blocked", 20, allow_blocked=True)
+    c.check(tr is not None and "was removed outside mha-failback" in tr["reason"] and "no switch" in tr["reason"],
+            f"5: blocked, the removed flag named: {tr and tr['reason']}")
+    n_side = len([r for r in recs(stack) if r.get("AUDIT_KIND") in ("sql", "command", "remote-command")])
+    fo = lab.failover(mode="manager", dead="db2")
+    c.timing("5: second MHA failover (db2 -> db1)", fo.seconds)
+    c.check(fo.flag_written and fo.new_master_writable, f"5: a second failover promoted db1 (rc {fo.rc})")
+    st = stack.wait_status(lambda s: "another failover" in s.get("status", ""), 15)
+    c.check(st is not None and st.get("state") == "blocked", f"5: the daemon says so: {st and st.get('status')}")
+    after = [r for r in recs(stack) if r.get("AUDIT_KIND") in ("sql", "command", "remote-command")]
+    c.check(len(after) == n_side and switch_runs(stack) == 0,
+            f"5: nothing done after the block: {[r['message'] for r in after[n_side:]]}")
+    stack.stop_daemon()
+    lab.rejoin_gtid("db2")  # the operator's repair: db2 back as db1's replica
+
+
+def main() -> int:
+    c = Checks("test_faults_switch")
+    stack = Stack("faultsb", c)
+    lab = stack.lab
+    sampler = None
+    try:
+        stack.lab_up()
+        lab.writer_start()
+        sampler = Sampler(stack)
+        lab.manager_start()
+        time.sleep(0.5)
+        fail_over(c, stack, 1)
+        for name, fn in (("8", case8_state_dir), ("1", case1_new_master_dies), ("6", case6_config_edited),
+                         ("4", case4_switch_fails_after_rejecting_writes)):
+            with Timer(c, f"case {name}"):
+                fn(c, stack)
+        with Timer(c, "case 2"):
+            case2_manager_running(c, stack, sampler)
+        fail_over(c, stack, 2)
+        with Timer(c, "case 7"):
+            case7_two_triggers(c, stack)
+        fail_over(c, stack, 3)
+        with Timer(c, "case 3"):
+            case3_switched_by_hand(c, stack)
+        fail_over(c, stack, 4)
+        with Timer(c, "case 5"):
+            case5_flag_removed_then_second_failover(c, stack)
+        time.sleep(0.5)
+        summary = lab.writer_stop()
+        sampler.stop()
+        c.check(not sampler.two_masters, f"never two writable masters ({sampler.samples} samples; "
+                f"both writable at {sampler.two_masters[:5]})")
+        c.check(sampler.max_managers <= 1, f"never two MHA managers (at most {sampler.max_managers})")
+        check_data(c, lab)
+        c.note(f"writer: {summary.get('per_server')}, longest gap {summary.get('longest_gap_ms')} ms")
+    except Exception as e:  # noqa: BLE001 - report, then clean up
+        import traceback
+        traceback.print_exc()
+        c.check(False, f"unexpected error: {e}")
+    finally:
+        if sampler:
+            sampler.stop()
+        if c.failed:
+            stack.failure_context()
+        stack.stop()
+    return c.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
