@@ -1,8 +1,11 @@
 // Step 4, the divergence gate: never rejoin a server holding transactions the new master lacks.
 // MariaDB: gtid_binlog_state per (domain, server_id); MySQL: gtid_executed subset; without GTIDs: the
-// old master's binlog end against what the replicas had read at failover time. A diverged server is
-// reported with its extra transactions, written to the state directory for the operator, and blocks.
+// old master's binlog end against what the replicas had read at failover time. A diverged server
+// blocks: its extra transactions are saved with mysqlbinlog into the state directory's history/
+// (binlog_extract), and a report beside them names the file, the GTID ranges and the operator's next
+// step. When they cannot be saved the gate blocks all the same and the reason says why.
 #include "core/gtid.hpp"
+#include "steps/binlog_extract.hpp"
 #include "steps/step.hpp"
 
 namespace mhafb {
@@ -12,6 +15,24 @@ namespace {
 bool position_after(const BinlogPosition& a, const BinlogPosition& b) {
   if (a.file != b.file) return a.file > b.file;  // same basename, zero-padded sequence numbers
   return a.pos > b.pos;
+}
+
+using SavedOrWhy = Result<SavedTransactions>;
+
+// The old master's extra transactions, read with mysqlbinlog into the history directory.
+SavedOrWhy save_extras(StepContext& ctx, const ServerSnapshot& old, const DivergenceReport& report,
+                       const std::string& directory, const std::string& file_name) {
+  ExtractRequest req;
+  req.hostname = old.hostname;
+  req.flavor = old.flavor;
+  req.mysqlbinlog = ctx.config.commands.mysqlbinlog;
+  req.account = &ctx.config.admin;
+  req.extra = report.extra;
+  if (req.extra.empty() && ctx.state.failover) req.after = ctx.state.failover->latest_replica_read;
+  req.directory = directory;
+  req.file_name = file_name;
+  req.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.config.timeouts.tool);
+  return save_extra_transactions(ctx.io, req);
 }
 
 }  // namespace
@@ -79,9 +100,14 @@ StepOutcome divergence_gate(StepContext& ctx) {
                                  neu->hostname + " lacks (" + method + ")");
   }
 
-  // Write the report for the operator.
-  std::string path =
-      ctx.state_dir + "/history/" + ctx.config.name + "-divergence-" + utc_stamp(ctx.io.now()) + ".txt";
+  // Save the extra transactions themselves, then the report naming them, for the operator.
+  const std::string stamp = utc_stamp(ctx.io.now());
+  const std::string history = ctx.state_dir + "/history";
+  const std::string base = ctx.config.name + "-divergence-" + stamp;
+  const std::string path = history + "/" + base + ".txt";
+  SavedOrWhy saved = ctx.planning ? SavedOrWhy{Error::cancelled("not extracted while planning")}
+                                  : save_extras(ctx, *old, report, history, base + ".binlog.sql");
+
   std::string text =
       "Divergence found by mha-failback on cluster " + ctx.config.name + "\n" + report.sentence + "\n\n";
   text += "old master: " + old->hostname + " (server_id " + std::to_string(old->server_id) + ")\n";
@@ -94,20 +120,43 @@ StepOutcome divergence_gate(StepContext& ctx) {
   text += "old binlog end: " + old->binlog_end.label() + "\n";
   for (const auto& e : report.extra)
     text += "extra transactions: " + e.to_string() + "\n";
-  text +=
-      "\nExtract them from " + old->hostname +
-      "'s binlog with mysqlbinlog (MariaDB: --start-position / "
-      "--stop-position accept GTIDs) and decide with the application owners whether to re-apply them on " +
-      neu->hostname + " or to rebuild " + old->hostname + " from " + neu->hostname + ".\n";
+  std::string next;
+  if (saved) {
+    text += "saved transactions: " + saved->path + "\n";
+    text += "saved transaction count: " + std::to_string(saved->transactions) + " (" +
+            std::to_string(saved->bytes) + " bytes, mysqlbinlog --verbose output read from " + old->hostname +
+            ")\n";
+    if (!saved->outside.empty()) {
+      text += "also in the file, NOT extra (the new master has them, skip them):";
+      for (const auto& g : saved->outside)
+        text += " " + g;
+      text += "\n";
+    }
+    next = "inspect " + saved->path + " (row changes are decoded in its ### comments), re-apply by hand on " +
+           neu->hostname + " what must be kept or discard them, rebuild " + old->hostname + " from " +
+           neu->hostname + " so that it no longer holds them, " + ctx.ack_hint();
+  } else {
+    text += "saved transactions: none: " + saved.error().message + "\n";
+    next = "the extra transactions could not be saved (" + saved.error().message + "): extract them from " +
+           old->hostname +
+           "'s binlog with mysqlbinlog (MariaDB: --start-position / --stop-position accept GTIDs) before "
+           "anything else, decide with the application owners whether to re-apply them on " +
+           neu->hostname + " or to discard them, rebuild " + old->hostname + " from " + neu->hostname + ", " +
+           ctx.ack_hint();
+  }
+  text += "\nNext steps: " + next + "\n";
   auto written = ctx.io.ports().files.write_atomic(path, text, 0600);
+
+  std::string what = saved ? "; its " + std::to_string(saved->transactions) + " extra transaction" +
+                                 (saved->transactions == 1 ? "" : "s") + " were saved in " + saved->path
+                           : "; the extra transactions could not be saved: " + saved.error().message;
   std::string where =
-      written ? "; details saved in " + path : "; the report could not be saved: " + written.error().message;
-  ctx.io.audit(AuditKind::Divergence, AuditPriority::Err, report.sentence + where, old->hostname,
-               {{"REPORT", written ? path : ""}});
-  return StepOutcome::block(report.sentence + "; rejoining it would fork the data" + where,
-                            "decide with the application owners: re-apply the extra transactions on " +
-                                neu->hostname + " or rebuild " + old->hostname + " from it; " +
-                                ctx.ack_hint());
+      written ? "; details in " + path : "; the report could not be saved: " + written.error().message;
+  std::map<std::string, std::string> fields{{"REPORT", written ? path : ""},
+                                            {"TRANSACTIONS_FILE", saved ? saved->path : ""}};
+  ctx.io.audit(AuditKind::Divergence, AuditPriority::Err, report.sentence + what + where, old->hostname,
+               std::move(fields));
+  return StepOutcome::block(report.sentence + "; rejoining it would fork the data" + what + where, next);
 }
 
 }  // namespace mhafb
