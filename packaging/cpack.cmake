@@ -30,4 +30,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# Refuse to package binaries built with the crash-test stop points.
+set(CPACK_MHAFB_TEST_HOOKS ${MHAFB_TEST_HOOKS})
+set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/packaging/refuse-test-hooks.cmake)
 include(CPack)

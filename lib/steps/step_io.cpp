@@ -1,7 +1,10 @@
-// Audited SQL, commands and remote commands for steps.
+// Audited SQL, commands and remote commands for steps. Every side effect passes a named crash-test
+// stop point before and after it (common/stop_point.hpp), the "after" one once its audit record is written.
 #include "steps/step_io.hpp"
 
 #include <ctime>
+
+#include "common/stop_point.hpp"
 
 namespace mhafb {
 
@@ -44,6 +47,8 @@ void StepIo::audit(AuditKind kind, AuditPriority priority, std::string message, 
 
 Result<ResultSet> StepIo::sql(const std::string& hostname, const SqlStatement& statement) {
   auto started = ports_.clock.now();
+  const std::string point = statement.mutates ? stop_point_effect(stop_point_sql_kind(statement.text)) : "";
+  stop_point_before(point);
   auto result = ports_.sql.query(endpoint_of(hostname), statement);
   if (statement.mutates) {
     auto took = std::chrono::duration_cast<std::chrono::milliseconds>(ports_.clock.now() - started);
@@ -55,6 +60,7 @@ Result<ResultSet> StepIo::sql(const std::string& hostname, const SqlStatement& s
             hostname + ": " + statement.audit_text + " failed: " + result.error().message, hostname,
             {{"SQL", statement.audit_text}, {"DURATION_MS", ms(took)}, {"ERROR", result.error().message}});
   }
+  stop_point_after(point);
   return result;
 }
 
@@ -77,16 +83,26 @@ void StepIo::audit_command(AuditKind kind, const std::string& prefix, const std:
          {"DURATION_MS", ms(o.duration)}});
 }
 
+// Pure checks (spec.mutates false) have no side effect to stop around.
 Result<CommandOutput> StepIo::local(const CommandSpec& spec) {
+  const std::string point =
+      spec.mutates && !spec.argv.empty() ? stop_point_effect(stop_point_command_kind(spec.argv[0])) : "";
+  stop_point_before(point);
   auto result = ports_.commands.run(spec);
   audit_command(AuditKind::Command, "", "", spec, result);
+  stop_point_after(point);
   return result;
 }
 
 Result<CommandOutput> StepIo::remote(const std::string& hostname, const CommandSpec& spec) {
   RemoteTarget t = target_of(hostname);
+  const std::string point = spec.mutates && !spec.argv.empty()
+                                ? stop_point_effect("remote-" + stop_point_command_kind(spec.argv[0]))
+                                : "";
+  stop_point_before(point);
   auto result = ports_.remote.run(t, spec);
   audit_command(AuditKind::RemoteCommand, t.label() + ": ", hostname, spec, result);
+  stop_point_after(point);
   return result;
 }
 

@@ -1,8 +1,10 @@
-// The tick loop, persistence and operator requests of one cluster.
+// The tick loop, persistence and operator requests of one cluster. Every persistence and every file
+// a step changes passes a named crash-test stop point (common/stop_point.hpp).
 #include "supervisor/cluster_engine.hpp"
 
 #include <random>
 
+#include "common/stop_point.hpp"
 #include "exec/dry_run.hpp"
 #include "supervisor/discovery.hpp"
 
@@ -33,6 +35,43 @@ class PlanFiles final : public FilesPort {
   FilesPort& inner_;
   DryRunLog& log_;
 };
+
+// A step's file changes (the failover flag's archive and its undo, reports) are side effects with
+// stop points like the statements and commands StepIo runs.
+class StopPointFiles final : public FilesPort {
+ public:
+  explicit StopPointFiles(FilesPort& inner) : inner_(inner) {}
+  Result<FileInfo> stat(const std::string& p) override { return inner_.stat(p); }
+  Result<std::string> read_tail(const std::string& p, std::uint64_t n) override {
+    return inner_.read_tail(p, n);
+  }
+  Status move(const std::string& from, const std::string& to) override {
+    const std::string point = stop_point_effect("file-move");
+    stop_point_before(point);
+    auto moved = inner_.move(from, to);
+    stop_point_after(point);
+    return moved;
+  }
+  Status write_atomic(const std::string& p, const std::string& content, unsigned mode) override {
+    const std::string point = stop_point_effect("file-write");
+    stop_point_before(point);
+    auto written = inner_.write_atomic(p, content, mode);
+    stop_point_after(point);
+    return written;
+  }
+
+ private:
+  FilesPort& inner_;
+};
+
+// Every write of the state file: "persist:before:<what>" and "persist:after:<what>" around it.
+template <class Save>
+Status persisted(const std::string& what, Save&& save) {
+  stop_point("persist:before:" + what);
+  Status saved = save();
+  stop_point("persist:after:" + what);
+  return saved;
+}
 
 }  // namespace
 
@@ -72,30 +111,40 @@ void ClusterEngine::audit(AuditKind kind, AuditPriority priority, std::string me
   ports_.audit.record(r);
 }
 
+// A state file that cannot be read or verified (torn write, flipped byte, other format, empty, not a
+// file) is never trusted: it is moved aside for inspection, the cluster is re-derived from what the
+// next snapshot shows, and the reason goes to the journal and into the status (last error).
 void ClusterEngine::load() {
   state_.cluster = config_.name;
   state_.state_since = ports_.clock.now();
   auto info = ports_.files.stat(state_path());
-  if (!info || !info->exists) return;
-  auto text = ports_.files.read_tail(state_path(), kStateFileLimit);
-  if (!text) {
-    audit(AuditKind::Warning, AuditPriority::Err,
-          "cannot read the state file " + state_path() + ": " + text.error().message +
-              "; re-deriving the state from the cluster");
+  if (info && !info->exists) return;
+  std::string why;
+  if (!info) {
+    why = info.error().message;
+  } else if (auto text = ports_.files.read_tail(state_path(), kStateFileLimit); !text) {
+    why = text.error().message;
+  } else if (text->size() >= kStateFileLimit) {
+    why = "it is larger than " + std::to_string(kStateFileLimit) + " bytes";
+  } else if (auto parsed = deserialize_state(*text); !parsed) {
+    why = parsed.error().message;
+  } else {
+    state_ = std::move(parsed).value();
+    state_.cluster = config_.name;
+    audit(AuditKind::Decision, AuditPriority::Info,
+          "resumed from " + state_path() + " in state " + std::string(to_string(state_.state)) +
+              (state_.step_in_progress.empty() ? "" : ", step in progress: " + state_.step_in_progress));
     return;
   }
-  auto parsed = deserialize_state(*text);
-  if (!parsed) {
-    audit(AuditKind::Warning, AuditPriority::Err,
-          "the state file " + state_path() + " is not trustworthy: " + parsed.error().message +
-              "; re-deriving the state from the cluster");
-    return;
+  std::string kept;
+  if (info) {
+    std::string aside = state_path() + ".ignored-" + utc_stamp(ports_.clock.now());
+    auto moved = ports_.files.move(state_path(), aside);
+    kept = moved ? " (kept as " + aside + ")" : " (could not be moved aside: " + moved.error().message + ")";
   }
-  state_ = std::move(parsed).value();
-  state_.cluster = config_.name;
-  audit(AuditKind::Decision, AuditPriority::Info,
-        "resumed from " + state_path() + " in state " + std::string(to_string(state_.state)) +
-            (state_.step_in_progress.empty() ? "" : ", step in progress: " + state_.step_in_progress));
+  state_.last_error = "state file " + state_path() + " ignored: " + why + "; re-deriving from the cluster";
+  audit(AuditKind::Warning, AuditPriority::Err, state_.last_error + kept, {},
+        {{"STATE_FILE", state_path()}, {"STATE_FILE_ERROR", why}});
 }
 
 Status ClusterEngine::persist() {
@@ -174,7 +223,7 @@ void ClusterEngine::enter(ClusterState to, const std::string& reason, const std:
     state_.operation_id.clear();
     state_.operation_kind.clear();
   }
-  (void)persist();
+  (void)persisted(std::string(to_string(to)), [&] { return persist(); });
   AuditRecord r;
   r.kind = to == ClusterState::Blocked ? AuditKind::Blocked : AuditKind::Transition;
   r.priority = to == ClusterState::Blocked ? AuditPriority::Err : AuditPriority::Notice;
@@ -195,9 +244,14 @@ void ClusterEngine::enter(ClusterState to, const std::string& reason, const std:
 
 StepOutcome ClusterEngine::run_step(StepId step, const ClusterSnapshot& snap, Ports ports, PersistedState& st,
                                     bool planning) {
+  StopPointStep points(to_string(step), !planning);
+  StopPointFiles files(ports.files);
+  Ports step_ports{ports.sql,  ports.commands, ports.remote, ports.clock, planning ? ports.files : files,
+                   ports.audit};
   StepIo io(
-      config_, ports,
-      planning ? std::function<Status()>([] { return Status{}; }) : [this] { return persist(); },
+      config_, step_ports,
+      planning ? std::function<Status()>([] { return Status{}; })
+               : [this] { return persisted(stop_point_effect("checkpoint"), [this] { return persist(); }); },
       [this](AuditRecord& r) { stamp(r); });
   StepContext ctx{config_, snap, st, io, abort_, state_dir_, planning};
   switch (step) {
@@ -234,7 +288,7 @@ std::chrono::milliseconds ClusterEngine::tick() {
 
   std::string before = serialize_state(state_);
   track(snap, config_, state_, now);
-  if (serialize_state(state_) != before) (void)persist();
+  if (serialize_state(state_) != before) (void)persisted("track", [&] { return persist(); });
 
   Decision d = decide(snap, config_, state_, now);
   publish(&snap, d.sentence, d.server);
@@ -252,7 +306,7 @@ std::chrono::milliseconds ClusterEngine::tick() {
       state_.operation_kind = "failback";
     }
     state_.step_in_progress = std::string(to_string(d.step));
-    (void)persist();
+    (void)persisted("start:" + state_.step_in_progress, [&] { return persist(); });
     audit(AuditKind::StepStarted, AuditPriority::Notice, std::string(to_string(d.step)) + ": " + d.sentence,
           d.server, {{"STEP", std::string(to_string(d.step))}});
   }
@@ -268,16 +322,16 @@ std::chrono::milliseconds ClusterEngine::tick() {
   switch (out.kind) {
     case StepOutcome::Kind::Progress:
       state_.last_error.clear();
-      (void)persist();
+      (void)persisted(std::string(to_string(d.step)) + ":progress", [&] { return persist(); });
       publish(&snap, out.sentence, d.server);
       return std::chrono::milliseconds{0};
     case StepOutcome::Kind::Wait:
-      (void)persist();
+      (void)persisted(std::string(to_string(d.step)) + ":wait", [&] { return persist(); });
       publish(&snap, out.sentence, d.server);
       return idle;
     case StepOutcome::Kind::Retry:
       state_.last_error = out.sentence;
-      (void)persist();
+      (void)persisted(std::string(to_string(d.step)) + ":retry", [&] { return persist(); });
       publish(&snap, "retrying: " + out.sentence, d.server);
       return idle;
     case StepOutcome::Kind::Transition:
@@ -334,7 +388,7 @@ void ClusterEngine::request_failback(std::string reason, ClusterSupervisor::Comp
   state_.operation_kind = "failback";
   failback_done_ = std::move(done);
   abort_ = false;
-  (void)persist();
+  (void)persisted("approval", [&] { return persist(); });
   audit(AuditKind::Operation, AuditPriority::Notice,
         "failback approved (" + state_.approval_reason + "); the switch runs once the cluster is validated");
   publish(nullptr, last_sentence_, {});
@@ -380,7 +434,7 @@ Status ClusterEngine::request_abort() {
     state_.operation_id.clear();
     state_.operation_kind.clear();
   }
-  (void)persist();
+  (void)persisted("abort", [&] { return persist(); });
   audit(AuditKind::Operation, AuditPriority::Notice,
         had ? "failback aborted by an operator" : "abort: no operation was running");
   finish_failback(Error{ErrorKind::Cancelled, "the failback was aborted by an operator"});
@@ -391,7 +445,7 @@ Status ClusterEngine::request_abort() {
 
 Status ClusterEngine::set_mode(Mode mode) {
   state_.mode_override = mode;
-  (void)persist();
+  (void)persisted("mode", [&] { return persist(); });
   audit(AuditKind::Operation, AuditPriority::Notice, "mode set to " + std::string(to_string(mode)));
   publish(nullptr, last_sentence_, {});
   return {};
