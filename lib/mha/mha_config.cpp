@@ -8,6 +8,7 @@
 #include "mha/mha_config.hpp"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +36,9 @@ std::string MhaOrigin::describe() const {
 }
 
 namespace {
+
+// More errors than this in one MHA config are summed up in one last error.
+constexpr size_t kMaxReportedErrors = 100;
 
 // MHA::Config's @PARAM_ARRAY: every name MHA accepts; anything else makes it croak.
 const std::vector<std::string>& param_names() {
@@ -537,6 +541,16 @@ MhaConfigDetail parse_mha_config_detail(const std::string& app_text, const std::
   app.repl_user = str(first, "repl_user");
   app.repl_password = str(first, "repl_password");
   app.use_gtid_auto_pos = flag(first, "use_gtid_auto_pos");
+  // A file full of unknown keys would otherwise bury the first, useful errors and make the
+  // redaction below (errors x secrets) quadratic: keep the first ones and count the rest.
+  if (errors.size() - first_error > kMaxReportedErrors) {
+    const size_t more = errors.size() - first_error - kMaxReportedErrors;
+    errors.resize(first_error + kMaxReportedErrors);
+    errors.push_back({app_path, "", "fewer errors",
+                      std::to_string(more) + " more errors not shown; fix the ones above first"});
+  }
+  std::sort(detail.secrets.begin(), detail.secrets.end());
+  detail.secrets.erase(std::unique(detail.secrets.begin(), detail.secrets.end()), detail.secrets.end());
   // A password typed into a numeric field would otherwise be quoted back.
   redact_secrets(errors, detail.secrets, first_error);
   return detail;
@@ -545,6 +559,16 @@ MhaConfigDetail parse_mha_config_detail(const std::string& app_text, const std::
 namespace {
 
 bool read_whole_file(const std::string& path, std::string& out, std::string& why) {
+  // A FIFO or a device would block the reader (and the daemon's reload) forever.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    why = "not a regular file";
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     why = std::strerror(errno);

@@ -3,6 +3,7 @@
 // comparison with the real MHA 0.58 parser (perl + /usr/share/perl5/MHA) on the fixtures.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -437,6 +438,21 @@ TEST(MhaConfigErrors, PasswordsNeverAppearInErrors) {
   EXPECT_NE(std::find(d.secrets.begin(), d.secrets.end(), "Typo-Secret-2"), d.secrets.end());
 }
 
+TEST(MhaConfigErrors, AFloodOfUnknownKeysIsCutShortAndStillRedacted) {
+  std::string text = "[server default]\npassword=Flood-Secret-9\n[server1]\nhostname=a\n";
+  for (int i = 0; i < 1000; ++i)
+    text += "unknown_key_" + std::to_string(i) + "=Flood-Secret-9\n";
+  std::vector<ConfigError> errors;
+  auto app = parse(text, errors);
+  // The first hundred are reported as they are, then one sentence counts the rest.
+  ASSERT_EQ(errors.size(), 101u);
+  EXPECT_NE(find_error(errors, "[server1] unknown_key_0"), nullptr) << errors.front().to_string();
+  EXPECT_EQ(errors.back().found, "900 more errors not shown; fix the ones above first");
+  for (const auto& e : errors)
+    EXPECT_EQ(e.to_string().find("Flood-Secret-9"), std::string::npos) << e.to_string();
+  ASSERT_EQ(app.servers.size(), 1u);
+}
+
 // ---------------------------------------------------------------- files
 
 TEST(MhaConfigFiles, LoadsTheFixtureWithItsGlobalFile) {
@@ -475,6 +491,21 @@ TEST(MhaConfigFiles, UnreadableFilesAreErrors) {
   EXPECT_EQ(errors[0].file, "/nonexistent/app.cnf");
   EXPECT_EQ(errors[0].found, "No such file or directory");
   EXPECT_EQ(errors[1].file, "/nonexistent/global.cnf");
+}
+
+TEST(MhaConfigFiles, AFifoOrADirectoryIsRefusedWithoutBlocking) {
+  const std::string dir = ::testing::TempDir() + "mha-config-fifo-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string fifo = dir + "/app1.cnf";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::vector<ConfigError> errors;
+  load_mha_config(fifo, dir, errors);  // would hang forever on the FIFO if it were opened
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].file, fifo);
+  EXPECT_EQ(errors[0].found, "not a regular file");
+  EXPECT_EQ(errors[1].file, dir);
+  EXPECT_EQ(errors[1].found, "not a regular file");
+  std::filesystem::remove_all(dir);
 }
 
 // ---------------------------------------------------------------- against the real MHA 0.58 parser
