@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "config/daemon_config_options.hpp"
 #include "config/json_fields.hpp"
@@ -110,6 +111,22 @@ bool valid_cluster_name(const std::string& n) {
   return std::all_of(n.begin(), n.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
   });
+}
+
+// A host as the daemon and MHA use it: a DNS name or an IPv4/IPv6 address. MHA 0.58 pastes hostname,
+// ip and ssh_host unquoted into the shell command lines it runs locally and over SSH, and ssh/mysql
+// read a leading '-' as an option: anything beyond these characters is an injection, never a host.
+// Returns what is wrong, empty when the value is acceptable.
+std::string host_problem(const std::string& h) {
+  if (h.size() > 253) return "longer than 253 bytes";
+  if (h.front() == '-') return "starts with '-' (a command-line option to ssh and mysql)";
+  for (char c : h) {
+    auto u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || c == '.' || c == '-' || c == '_' || c == ':'))
+      return u < 0x20 || u == 0x7f || u >= 0x80 ? "holds a control or non-ASCII byte"
+                                                : std::string("holds '") + c + "'";
+  }
+  return "";
 }
 
 // systemd-escape (string mode) for the app name in the default manager unit instance.
@@ -397,6 +414,7 @@ class Loader {
     MhaConfigDetail mha = load_mha_config_detail(d.mha_conf->value, global, errors_);
     secrets.insert(secrets.end(), mha.secrets.begin(), mha.secrets.end());
     c.mha = mha.app;
+    check_hosts(c.mha);
 
     // Name.
     if (d.name) {
@@ -493,6 +511,24 @@ class Loader {
       f_.error(path + ".sql_error_policy.max_skips",
                "at least 1 with action \"skip\" (0 skips nothing: use action \"block\")", "0");
     return true;
+  }
+
+  // Every host the MHA config names, reported against the MHA config file and the block's key.
+  void check_hosts(const MhaAppConfig& mha) {
+    for (const auto& s : mha.servers) {
+      for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"hostname", s.hostname},
+                                       {"ip", s.ip},
+                                       {"ssh_host", s.ssh_host}}) {
+        // Unset (a missing hostname is reported by the MHA loader), or ssh_host defaulted to hostname.
+        if (value.empty() || (key == std::string("ssh_host") && value == s.hostname)) continue;
+        std::string why = host_problem(value);
+        if (!why.empty())
+          errors_.push_back(ConfigError{mha.conf_path, "[" + s.block + "] " + key,
+                                        "a host name or IP address of letters, digits, '.', '-', '_' and ':' "
+                                        "(MHA pastes it into shell command lines)",
+                                        quoted_value(value) + ", which " + why});
+      }
+    }
   }
 
   // An account: user and password each from the JSON when given, else from the MHA config (where

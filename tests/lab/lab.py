@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -112,9 +113,25 @@ def _gen_password() -> str:
     return "".join(secrets.choice(alphabet) for _ in range(24))
 
 
+def _check_account_value(what: str, value: str) -> None:
+    """Refuses what MHA 0.58's app config cannot carry intact (Config::Tiny and MHA::Config, see
+    tests/integration/test_hostile_values.py): a line break ends the value, surrounding whitespace
+    is trimmed, whitespace-';'-whitespace starts a comment, a trailing quote (and a leading one with it) is
+    stripped; MHA treats an empty value or "0" as unset."""
+    if (not value or value == "0" or any(c in value for c in "\r\n\0") or value != value.strip()
+            or re.search(r"\s;\s", value) or value[-1] in "'\""):
+        raise LabError(f"accounts: the {what} cannot be written into MHA's app config intact")
+
+
+def _cnf_value(value: str) -> str:
+    """A value for a MariaDB option file: quoted (so '#' is no comment), backslashes doubled."""
+    q = "'" if '"' in value else '"'
+    return q + value.replace("\\", "\\\\") + q
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
     os.chmod(path, 0o600)
 
@@ -127,7 +144,12 @@ class Lab:
     """One lab directory. `Lab(dir)` attaches to it; `up()` builds and starts it; `down()` stops
     everything it started. Context manager: `with Lab(dir) as lab:` runs up() and down()."""
 
-    def __init__(self, directory: os.PathLike | str = DEFAULT_DIR, verbose: bool = False):
+    def __init__(self, directory: os.PathLike | str = DEFAULT_DIR, verbose: bool = False,
+                 accounts: Optional[dict[str, dict[str, str]]] = None):
+        """`accounts` (optional, for `up`) chooses account names and passwords, e.g.
+        {"admin": {"user": "...", "password": "..."}, "repl": {"password": "..."}}; what is not
+        given keeps its default (ACCOUNTS; a generated password). Without it, a Lab attaching to an
+        existing directory takes the account names from its lab.json (the bin/ wrappers do that)."""
         d = Path(directory).absolute()
         if any(c not in string.ascii_letters + string.digits + "_./-" for c in str(d)):
             # MHA pastes these paths into shell command lines unquoted.
@@ -136,6 +158,24 @@ class Lab:
         self.marker = str(d) + "/"  # every lab process's argv mentions a path under the dir
         self.verbose = verbose
         self.hosts = {h.name: h for h in HOSTS}
+        self.accounts: dict[str, str] = dict(ACCOUNTS)
+        self._given_passwords: dict[str, str] = {}
+        if accounts:
+            for key, spec in accounts.items():
+                if key not in ACCOUNTS or not set(spec) <= {"user", "password"}:
+                    raise LabError(f"accounts: unknown account {key!r} or setting {sorted(spec)} "
+                                   f"(accounts {sorted(ACCOUNTS)}, settings user/password)")
+                for what, value in spec.items():
+                    _check_account_value(f"{key} {what}", value)
+                self.accounts[key] = spec.get("user", ACCOUNTS[key])
+                if "password" in spec:
+                    self._given_passwords[key] = spec["password"]
+        else:
+            try:
+                saved = json.loads((d / "lab.json").read_text()).get("accounts") or {}
+                self.accounts.update({k: v for k, v in saved.items() if k in ACCOUNTS and isinstance(v, str)})
+            except (OSError, ValueError):
+                pass
         self._children: dict[int, subprocess.Popen] = {}
         self._exit_codes: dict[int, int] = {}
         self._auto_down = True
@@ -229,7 +269,8 @@ class Lab:
             print(f"[lab {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
     def password(self, account: str) -> str:
-        return self.secret_file(account).read_text().strip()
+        text = self.secret_file(account).read_text(encoding="utf-8")
+        return text[:-1] if text.endswith("\n") else text
 
     def mha_env(self, perl5lib: Optional[str] = None) -> dict[str, str]:
         """Environment for MHA tools: a clean PATH and the fixed modules first in PERL5LIB."""
@@ -267,7 +308,7 @@ class Lab:
                 read_timeout: float = 30.0, database: Optional[str] = None):
         """A pymysql connection (autocommit) to a lab server over TCP as `account`."""
         h = self.host(host)
-        return pymysql.connect(host=h.ip, port=h.db_port, user=ACCOUNTS[account],
+        return pymysql.connect(host=h.ip, port=h.db_port, user=self.accounts[account],
                                password=self.password(account), connect_timeout=timeout,
                                read_timeout=read_timeout, write_timeout=read_timeout,
                                autocommit=True, database=database)
@@ -489,8 +530,8 @@ class Lab:
             servers.append({"ip": h.ip, "port": h.db_port, "binlog_dir": str(self.binlog_dir(h.name)),
                             "remote_workdir": str(remote)})
         _write_private(self.mha_conf, lab_mha.app_config_text(
-            workdir=self.mha_workdir, manager_log=self.manager_log, user=ACCOUNTS["admin"],
-            password=self.password("admin"), repl_user=ACCOUNTS["repl"], repl_password=self.password("repl"),
+            workdir=self.mha_workdir, manager_log=self.manager_log, user=self.accounts["admin"],
+            password=self.password("admin"), repl_user=self.accounts["repl"], repl_password=self.password("repl"),
             ssh_port=SSH_PORT, ssh_options=self.ssh_options(), servers=servers))
 
     def run_tool(self, argv: list[str], timeout: float = 300.0, env: Optional[dict] = None) -> tuple[int, str]:
@@ -603,10 +644,11 @@ class Lab:
         for sub in ("run", "secrets", "bin", "mha", "writer"):
             self.path(sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.path("secrets"), 0o700)
-        for account, user in ACCOUNTS.items():
-            pw = _gen_password()
+        for account, user in self.accounts.items():
+            pw = self._given_passwords.get(account) or _gen_password()
             _write_private(self.secret_file(account), pw + "\n")
-            _write_private(self.client_cnf(account), f"[client]\nuser={user}\npassword={pw}\n")
+            _write_private(self.client_cnf(account),
+                           f"[client]\nuser={_cnf_value(user)}\npassword={_cnf_value(pw)}\n")
 
     def _setup_master_sql(self, name: str) -> None:
         """Accounts, the `lab` schema and root lockdown on the initial master, all binlogged so the
@@ -617,7 +659,7 @@ class Lab:
                         "AND User <> 'mariadb.sys'")
             for user, host in cur.fetchall():
                 cur.execute("DROP USER IF EXISTS %s@%s", (user, host))
-            admin, repl, app = ACCOUNTS["admin"], ACCOUNTS["repl"], ACCOUNTS["app"]
+            admin, repl, app = self.accounts["admin"], self.accounts["repl"], self.accounts["app"]
             cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (admin, q, self.password("admin")))
             cur.execute("GRANT ALL PRIVILEGES ON *.* TO %s@%s WITH GRANT OPTION", (admin, q))
             cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (repl, q, self.password("repl")))
@@ -646,7 +688,7 @@ class Lab:
             cur.execute("SET GLOBAL read_only=1")
             cur.execute("CHANGE MASTER TO master_host=%s, master_port=%s, master_user=%s, master_password=%s, "
                         "master_use_gtid=slave_pos, master_connect_retry=1",
-                        (m.ip, m.db_port, ACCOUNTS["repl"], self.password("repl")))
+                        (m.ip, m.db_port, self.accounts["repl"], self.password("repl")))
             cur.execute("START SLAVE")
 
     def _write_wrappers(self) -> None:
@@ -676,7 +718,7 @@ class Lab:
             self._prepare_dir()
             self._write_json(self.path("lab.json"), {
                 "dir": str(self.dir), "app": APP_NAME, "mha_conf": str(self.mha_conf),
-                "hosts": [asdict(h) for h in HOSTS], "accounts": ACCOUNTS, "lab_py": str(Path(__file__).resolve()),
+                "hosts": [asdict(h) for h in HOSTS], "accounts": self.accounts, "lab_py": str(Path(__file__).resolve()),
                 "state": "starting", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
             errors: list[BaseException] = []
 
@@ -861,7 +903,7 @@ class Lab:
         with closing(self.connect(o.name)) as conn, conn.cursor() as cur:
             cur.execute("CHANGE MASTER TO master_host=%s, master_port=%s, master_user=%s, master_password=%s, "
                         "master_use_gtid=slave_pos, master_connect_retry=1",
-                        (m.ip, m.db_port, ACCOUNTS["repl"], self.password("repl")))
+                        (m.ip, m.db_port, self.accounts["repl"], self.password("repl")))
         self.sql(o.name, "START SLAVE")
         self.wait_replica_running(o.name, timeout)
         self.wait_replica_synced(o.name, m.name, timeout)
@@ -938,8 +980,8 @@ class Lab:
             "mha_conf": str(self.mha_conf),
             "preferred_master": self.host("db1").ip,
             "mode": mode,
-            "admin": {"user": ACCOUNTS["admin"], "password_file": str(self.secret_file("admin"))},
-            "replication": {"user": ACCOUNTS["repl"], "password_file": str(self.secret_file("repl"))},
+            "admin": {"user": self.accounts["admin"], "password_file": str(self.secret_file("admin"))},
+            "replication": {"user": self.accounts["repl"], "password_file": str(self.secret_file("repl"))},
             "ssh": {"user": "root", "identity_file": str(self.client_key),
                     "known_hosts": str(self.known_hosts), "connect_timeout_ms": 3000},
             "validation": {"max_lag_seconds": 5, "stable_seconds": stable_seconds, "run_mha_checks": True},

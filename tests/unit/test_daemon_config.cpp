@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -683,6 +685,69 @@ TEST_F(DaemonConfigTest, LoadFromFile) {
   ASSERT_EQ(missing.errors.size(), 1u);
   EXPECT_EQ(missing.errors[0].file, dir + "/nope.json");
   EXPECT_EQ(missing.errors[0].found, "No such file or directory");
+}
+
+// MHA pastes hostname, ip and ssh_host unquoted into shell command lines: a value that is not a
+// plain host name or address is refused against the MHA config file and the block's key.
+TEST_F(DaemonConfigTest, HostileHostsInTheMhaConfigAreRejectedNamingFileAndKey) {
+  const std::string app = dir + "/mha/app1.cnf";
+  const std::vector<std::string> hostile{"db2;touch /tmp/pwned",
+                                         "$(touch pwned)",
+                                         "`id`",
+                                         "db2|x",
+                                         "db2&x",
+                                         "db2>x",
+                                         "db2*",
+                                         "(db2)",
+                                         "db 2",
+                                         "db'2",
+                                         "db\"2",
+                                         "db\\2",
+                                         "-oProxyCommand=x",
+                                         "dbü",
+                                         "db#2",
+                                         "db2\x01"};
+  for (const std::string key : {"hostname", "ip", "ssh_host"}) {
+    for (const auto& h : hostile) {
+      std::string text =
+          "[server default]\nuser=a\npassword=Admin-Pw-77\nrepl_user=r\nrepl_password=Repl-Pw-78\n"
+          "[server1]\nhostname=db1\n[server2]\nhostname=db2\n" +
+          key + "=" + h + "\n";
+      if (key == std::string("hostname"))
+        text = text.substr(0, text.find("hostname=db2\n")) + "hostname=" + h + "\n";
+      write("mha/app1.cnf", text);
+      auto c = load_cluster();
+      SCOPED_TRACE(key + "=" + h + "\n" + all(c));
+      ASSERT_FALSE(c.ok());
+      auto it = std::find_if(c.errors.begin(), c.errors.end(),
+                             [&](const ConfigError& e) { return e.key == "[server2] " + key; });
+      ASSERT_NE(it, c.errors.end());
+      EXPECT_EQ(it->file, app);
+      EXPECT_NE(it->expected.find("host name or IP address"), std::string::npos);
+      EXPECT_TRUE(it->found.find("which holds") != std::string::npos ||
+                  it->found.find("starts with '-'") != std::string::npos);
+      EXPECT_EQ(it->to_string().rfind(app + ": [server2] " + key + ": expected ", 0), 0u);
+    }
+  }
+}
+
+TEST_F(DaemonConfigTest, PlainHostsAndAddressesAreAccepted) {
+  for (const std::string h : {"db-2.example.com", "127.0.0.12", "::1", "fe80::2", "db_2", "DB2"}) {
+    write("mha/app1.cnf",
+          "[server default]\nuser=a\npassword=Admin-Pw-77\nrepl_user=r\nrepl_password=Repl-Pw-78\n"
+          "[server1]\nhostname=db1\n[server2]\nhostname=" +
+              h + "\nssh_host=" + h + "\n");
+    auto c = load_cluster();
+    EXPECT_TRUE(c.ok()) << h << "\n" << all(c);
+  }
+}
+
+// A hostile preferred_master matches no server and is refused against the JSON key.
+TEST_F(DaemonConfigTest, HostilePreferredMasterIsRejectedNamingTheJsonKey) {
+  auto c = load_cluster(R"("preferred_master": "db1; touch /tmp/pwned")");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.errors[0].file, dir + "/mha-failback.json");
+  EXPECT_EQ(c.errors[0].key, "clusters[0].preferred_master");
 }
 
 TEST(ConfigErrorFormat, NamesFileKeyExpectationAndFinding) {
