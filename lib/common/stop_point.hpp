@@ -3,7 +3,10 @@
 // CMake option MHAFB_TEST_HOOKS, a daemon started with MHAFB_TEST_STOP_AT=<name> writes
 // "stop-point <name> reached" to stderr and stops itself with SIGSTOP there, so a test can SIGKILL it
 // at exactly that point; with MHAFB_TEST_STOP_AT set to anything, every point passed is also written
-// as "stop-point candidate <name>", which is how a test learns the sequence from one run. A build
+// as "stop-point candidate <name>", which is how a test learns the sequence from one run.
+// MHAFB_TEST_STOP_AT=* stops at the first point not listed (one name a line) in the file named by
+// MHAFB_TEST_STOP_SKIP: a crash test walks every point in the order a run meets them, one kill each,
+// learning the names as it goes, on a single failover. A build
 // without the option (release, package) compiles all of this to nothing and never reads the variable.
 //
 // Names are stable across runs: "<before|after>:<step>:<kind>[#n]" for side effects (kind: a SQL

@@ -123,6 +123,25 @@ TEST(StopPointSignal, AnUnknownNameListsEveryPointAndNeverStops) {
             "stop-point candidate persist:after:degraded\n");
 }
 
+TEST(StopPointSignal, AStarStopsAtTheFirstPointNotYetKilledAt) {
+  if (!kStopPointsBuiltIn) GTEST_SKIP() << "built without MHAFB_TEST_HOOKS";
+  char path[] = "/tmp/mhafb-stop-skip-XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  std::string seen = "before:fence:set-read_only=1\n";
+  ASSERT_EQ(::write(fd, seen.data(), seen.size()), static_cast<ssize_t>(seen.size()));
+  ::close(fd);
+  ::setenv("MHAFB_TEST_STOP_SKIP", path, 1);
+  auto run = run_child("*", effects);
+  ::unsetenv("MHAFB_TEST_STOP_SKIP");
+  ::unlink(path);
+  ASSERT_TRUE(WIFSTOPPED(run.status)) << "status " << run.status;
+  EXPECT_EQ(run.err,
+            "stop-point candidate before:fence:set-read_only=1\n"
+            "stop-point candidate after:fence:set-read_only=1\n"
+            "stop-point after:fence:set-read_only=1 reached\n");
+}
+
 TEST(StopPointSignal, WithoutTheVariableNothingHappens) {
   auto run = run_child(nullptr, effects);
   ASSERT_TRUE(WIFEXITED(run.status)) << "status " << run.status;
