@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -805,53 +806,298 @@ class Units(unittest.TestCase):
             self.assertIn("\nRestart=no\n", f.read())
 
 
+# ---- the .deb ---------------------------------------------------------------------------------
+
+PKG = "mha-failback"
+PKG_FILES = ("/usr/sbin/mha-failbackd", "/usr/bin/mha-failbackctl",
+             "/lib/systemd/system/mha-failbackd.service", "/lib/systemd/system/mha-manager@.service",
+             "/usr/share/dbus-1/system.d/org.mhafailback.Supervisor1.conf",
+             "/usr/lib/systemd/catalog/mha-failback.catalog",
+             "/usr/share/man/man8/mha-failbackd.8.gz", "/usr/share/man/man1/mha-failbackctl.1.gz",
+             "/usr/share/doc/mha-failback/copyright", "/etc/mha-failback/mha-failback.json")
+WANTS_LINK = "/etc/systemd/system/multi-user.target.wants/mha-failbackd.service"
+# What purge must leave of the package: nothing but the system group (Debian keeps system groups,
+# packaging/README.md), the dpkg bookkeeping that records what happened, and caches rebuilt by
+# the triggers of other packages (man-db, systemd's catalog).
+PURGE_MAY_CHANGE = ("var/lib/man-db/auto-update", "etc/group", "etc/group-", "etc/gshadow", "etc/gshadow-", "etc/.pwd.lock",
+                    "var/log/dpkg.log", "var/lib/dpkg/", "var/cache/man/", "var/lib/systemd/catalog/database",
+                    "var/cache/debconf/", "var/lib/systemd/deb-systemd-helper-enabled/",
+                    "var/lib/systemd/deb-systemd-helper-masked/")
+# The site files the example configuration names, as an administrator provides them.
+SITE_MHA_CONF = """[server default]
+user=mha
+password=site-admin-secret
+repl_user=repl
+repl_password=site-repl-secret
+ssh_user=root
+manager_workdir=/var/tmp
+
+[server1]
+hostname=192.168.10.1
+candidate_master=1
+
+[server2]
+hostname=192.168.10.2
+candidate_master=1
+"""
+SITE_FILES = ("/etc/mha/app1.cnf", "/etc/mha-failback/id_ed25519", "/etc/mha-failback/id_ed25519.pub",
+              "/etc/mha-failback/app1-repl.password")
+
+
+def build_deb(out):
+    """cpack's DEB generator on the build directory (MHAFB_BUILD_DIR); returns the .deb's path.
+    A test build has the crash-test stop points compiled in, and packaging/refuse-test-hooks.cmake
+    stops cpack from packaging such binaries. This .deb only lives in a temporary directory and is
+    installed where the test says, never shipped (the stop points do nothing unless
+    MHAFB_TEST_STOP_AT is set), so the guard is lifted for it alone."""
+    build = os.environ["MHAFB_BUILD_DIR"]
+    r = subprocess.run(["cpack", "-G", "DEB", "-B", out, "-D", "CPACK_MHAFB_TEST_HOOKS=OFF"], cwd=build,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise AssertionError("cpack failed:\n" + r.stdout + r.stderr)
+    debs = [f for f in os.listdir(out) if f.endswith(".deb")]
+    if len(debs) != 1:
+        raise AssertionError("expected one .deb, found " + str(os.listdir(out)))
+    return os.path.join(out, debs[0])
+
+
+class HostRoot:
+    """This machine's own root: dpkg really installs here (MHAFB_TEST_DPKG=1 only)."""
+
+    def run(self, *argv, input=None):
+        return subprocess.run(list(argv), capture_output=True, text=True, input=input, timeout=120)
+
+    def path(self, p):
+        return p
+
+
+class OverlayRoot:
+    """A copy-on-write view of this machine's / in a private mount namespace: an overlay with the
+    host's / as its read-only lower layer and the upper layer on a tmpfs that exists only in that
+    namespace, with /proc, /sys and /dev bound in and fresh tmpfs on /run and /tmp. Commands run
+    chrooted into it (nsenter + chroot); the test reads its files through /proc/PID/root. The host
+    is never written: every change lands in the upper layer, which vanishes with the namespace.
+    (The upper layer cannot be a plain directory under /: overlayfs refuses an upper directory
+    inside its lower layer.)"""
+
+    SETUP = r"""set -e
+b=$0
+mount -t tmpfs -o mode=0700 tmpfs "$b"
+mkdir "$b/upper" "$b/work" "$b/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$b/upper,workdir=$b/work" "$b/root"
+for d in proc sys dev; do mount --rbind "/$d" "$b/root/$d"; done
+mount -t tmpfs -o mode=0755 tmpfs "$b/root/run"
+mount -t tmpfs -o mode=1777 tmpfs "$b/root/tmp"
+mkdir "$b/root/tmp/pkg"
+mount --bind "$1" "$b/root/tmp/pkg"
+touch "$b/ready"
+exec sleep infinity
+"""
+
+    def __init__(self, share_dir):
+        self.base = tempfile.mkdtemp(prefix="mhafb-overlay-", dir="/tmp")
+        self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", self.SETUP,
+                                        self.base, share_dir], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.ns = "/proc/%d/root%s" % (self.holder.pid, self.base)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(self.ns + "/ready"):
+            if self.holder.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError("cannot set up the overlay of /: " + (self.holder.stdout.read() or "timeout"))
+            time.sleep(0.02)
+
+    def run(self, *argv, input=None):
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root",
+               "DEBIAN_FRONTEND": "noninteractive"}
+        return subprocess.run(["nsenter", "-t", str(self.holder.pid), "-m", "--", "chroot", self.base + "/root"]
+                              + list(argv), capture_output=True, text=True, input=input, env=env, timeout=120)
+
+    def path(self, p):
+        return self.ns + "/root" + p
+
+    def upper_entries(self):
+        """Every path the overlay's upper layer holds, relative to /, with 'dir', 'whiteout' or 'file'."""
+        top = self.ns + "/upper"
+        out = {}
+        for dirpath, dirnames, filenames in os.walk(top):
+            rel = os.path.relpath(dirpath, top)
+            for name in dirnames + filenames:
+                full = os.path.join(dirpath, name)
+                st = os.lstat(full)
+                kind = "dir" if stat.S_ISDIR(st.st_mode) else \
+                    "whiteout" if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0 else "file"
+                out[os.path.normpath(os.path.join(rel, name))] = kind
+        return out
+
+    def stop(self):
+        if self.holder.poll() is None:
+            self.holder.terminate()
+        self.holder.wait(10)
+        self.holder.stdout.close()
+        os.rmdir(self.base)  # empty on the host: the tmpfs was mounted over it in the namespace only
+
+
+class PackageChecks:
+    """Install, remove and purge the .deb in a root, asserting what each step leaves."""
+
+    def dpkg_status(self, root):
+        r = root.run("dpkg-query", "-W", "-f=${Status}", PKG)
+        return r.stdout.strip() if r.returncode == 0 else ""
+
+    def install_remove_purge(self, root, deb):
+        self.assertEqual(self.dpkg_status(root), "", PKG + " is already installed in this root")
+        r = root.run("dpkg", "-i", deb)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.dpkg_status(root), "install ok installed")
+        for p in PKG_FILES:
+            self.assertTrue(os.path.exists(root.path(p)), p)
+        self.assertEqual(os.stat(root.path("/usr/sbin/mha-failbackd")).st_mode & 0o777, 0o755)
+        # postinst: a system group, the state directory, the service enabled (not started: no systemd).
+        r = root.run("getent", "group", PKG)
+        self.assertEqual(r.returncode, 0, "postinst created no group " + PKG)
+        self.assertLess(int(r.stdout.split(":")[2]), 1000, "not a system group: " + r.stdout)
+        self.assertNotEqual(root.run("getent", "passwd", PKG).returncode, 0, "postinst creates no user")
+        st = os.stat(root.path("/var/lib/mha-failback"))
+        self.assertEqual((st.st_mode & 0o777, st.st_uid, st.st_gid), (0o750, 0, 0))
+        self.assertEqual(os.readlink(root.path(WANTS_LINK)), "/lib/systemd/system/mha-failbackd.service")
+        r = root.run("systemd-analyze", "verify", "--man=no", "/lib/systemd/system/mha-failbackd.service",
+                     "/lib/systemd/system/mha-manager@.service")
+        self.assertEqual((r.returncode, r.stderr.strip()), (0, ""))
+        # The dpkg trigger of systemd compiled the catalog: journalctl -x finds our MESSAGE_IDs.
+        r = root.run("journalctl", "--list-catalog", "417ae298bf064d4e9b76a886cafb2bb9")
+        self.assertIn("mha-failback", r.stdout, r.stderr)
+        r = root.run("/usr/sbin/mha-failbackd", "--version")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^mha-failbackd \d+\.\d+\.\d+\n$")
+        self.assertEqual(root.run("/usr/bin/mha-failbackctl", "--help").returncode, 0)
+        self.check_installed_config(root)
+
+        r = root.run("dpkg", "-r", PKG)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.dpkg_status(root), "deinstall ok config-files")
+        for p in PKG_FILES:
+            if p.startswith("/etc/"):
+                self.assertTrue(os.path.exists(root.path(p)), "remove keeps the conffile " + p)
+            else:
+                self.assertFalse(os.path.lexists(root.path(p)), "remove left " + p)
+
+        r = root.run("dpkg", "-P", PKG)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.dpkg_status(root), "")
+        for p in PKG_FILES + ("/etc/mha-failback", "/var/lib/mha-failback", WANTS_LINK,
+                              "/etc/systemd/system/mha-failbackd.service"):
+            self.assertFalse(os.path.lexists(root.path(p)), "purge left " + p)
+        self.assertEqual(root.run("getent", "group", PKG).returncode, 0, "purge keeps the system group")
+
+    def check_installed_config(self, root):
+        """The shipped example is valid once the site files it names exist, and not before."""
+        if any(os.path.lexists(root.path(p)) for p in SITE_FILES):
+            return  # a real site's files (host install): neither judged nor touched
+        r = root.run("/usr/sbin/mha-failbackd", "--check-config")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("/etc/mha/app1.cnf", r.stderr)
+        created_mha_dir = not os.path.exists(root.path("/etc/mha"))
+        try:
+            os.makedirs(root.path("/etc/mha"), exist_ok=True)
+            with open(root.path("/etc/mha/app1.cnf"), "w") as f:
+                f.write(SITE_MHA_CONF)
+            os.chmod(root.path("/etc/mha/app1.cnf"), 0o600)
+            r = root.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "/etc/mha-failback/id_ed25519")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            fd = os.open(root.path("/etc/mha-failback/app1-repl.password"), os.O_WRONLY | os.O_CREAT, 0o600)
+            os.write(fd, b"site-repl-secret\n")
+            os.close(fd)
+            r = root.run("/usr/sbin/mha-failbackd", "--check-config")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("valid: 1 cluster(s) (app1)", r.stdout)
+            self.assertNotIn("secret", r.stdout + r.stderr)
+        finally:
+            for p in SITE_FILES:
+                if os.path.lexists(root.path(p)):
+                    os.unlink(root.path(p))
+            if created_mha_dir and os.path.isdir(root.path("/etc/mha")):
+                os.rmdir(root.path("/etc/mha"))
+
+
+class Package(PackageChecks, unittest.TestCase):
+    """Builds the .deb from the build directory (MHAFB_BUILD_DIR), lints it, and installs, removes
+    and purges it in an overlay of this machine's / (OverlayRoot): the host is never modified.
+    Installed: the files, the system group from postinst, the state directory (0750), the service
+    enabled, units that systemd-analyze verify accepts, the compiled catalog, working programs, and
+    an example configuration that --check-config accepts once the site files it names exist.
+    Removed: the programs and units go, the conffile stays. Purged: nothing of the package is left
+    in the overlay's upper layer but the system group and dpkg's own bookkeeping."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.out = tempfile.mkdtemp(prefix="mhafb-deb-")
+        os.chmod(cls.out, 0o755)
+        cls.deb = build_deb(cls.out)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.out, ignore_errors=True)
+
+    def test_lintian_reports_only_justified_tags(self):
+        if not shutil.which("lintian"):
+            self.skipTest("lintian is not installed")
+        with open(os.path.join(SRC, "packaging", "lintian-justified")) as f:
+            accepted = {l.strip() for l in f if l.strip() and not l.startswith("#")}
+        r = subprocess.run(["lintian", self.deb], capture_output=True, text=True)
+        tags = {l.split()[2] for l in r.stdout.splitlines() if re.match(r"^[EW]: ", l)}
+        self.assertEqual(tags - accepted, set(), r.stdout)
+
+    def test_install_remove_purge_in_an_overlay_of_root(self):
+        root = OverlayRoot(self.out)
+        try:
+            # This root is a copy of the host's: a group left by an earlier install on the host would
+            # hide whether postinst creates it. Without man-db's auto-update its trigger (half the
+            # time of dpkg here) does nothing; both changes stay in the overlay.
+            if root.run("getent", "group", PKG).returncode == 0:
+                r = root.run("groupdel", PKG)
+                self.assertEqual(r.returncode, 0, r.stderr)
+            root.run("rm", "-f", "/var/lib/man-db/auto-update")
+            self.install_remove_purge(root, "/tmp/pkg/" + os.path.basename(self.deb))
+            self.assertEqual(self.leftovers(root), [], "purge left these in the overlay")
+        finally:
+            root.stop()
+        self.assertFalse(os.path.exists(root.base), "the overlay's mount point is left on the host")
+        self.assertNotEqual(subprocess.run(["dpkg", "-s", PKG], capture_output=True).returncode, 0,
+                            "the host's dpkg database changed")
+        for p in ("/usr/sbin/mha-failbackd", "/var/lib/mha-failback", "/etc/mha-failback"):
+            self.assertFalse(os.path.lexists(p), "the host got " + p)
+
+    @staticmethod
+    def leftovers(root):
+        """What the overlay's upper layer holds beyond PURGE_MAY_CHANGE, and any mention of the
+        package in dpkg's status or deb-systemd-helper's state."""
+        left = []
+        for rel, kind in sorted(root.upper_entries().items()):
+            if kind == "dir" and os.path.isdir("/" + rel):
+                continue  # a directory of the host, copied up because something inside changed
+            if any(rel == p or (p.endswith("/") and rel.startswith(p)) for p in PURGE_MAY_CHANGE):
+                continue
+            left.append("%s (%s)" % (rel, kind))
+        with open(root.path("/var/lib/dpkg/status")) as f:
+            if re.search(r"^Package: mha-failback$", f.read(), re.M):
+                left.append("var/lib/dpkg/status names the package")
+        for d in ("deb-systemd-helper-enabled", "deb-systemd-helper-masked"):
+            for dirpath, dirnames, filenames in os.walk(root.path("/var/lib/systemd/" + d)):
+                left += [os.path.relpath(os.path.join(dirpath, n), root.path("/"))
+                         for n in dirnames + filenames if "mha-" in n]
+        return left
+
+
 @unittest.skipUnless(os.environ.get("MHAFB_TEST_DPKG") == "1",
                      "installs the .deb on this machine: run with MHAFB_TEST_DPKG=1 (ctest -L package)")
-class Package(unittest.TestCase):
-    """Builds the .deb from this build directory, lints it, installs, removes and purges it."""
+class PackageOnHost(PackageChecks, unittest.TestCase):
+    """The same install, remove and purge on this machine itself (opt in: it changes the host)."""
 
-    def test_build_lint_install_remove_purge(self):
-        self.assertNotEqual(subprocess.run(["dpkg", "-s", "mha-failback"], capture_output=True).returncode, 0,
-                            "mha-failback is already installed here; remove it first")
-        build = os.environ["MHAFB_BUILD_DIR"]
+    def test_install_remove_purge_on_this_machine(self):
         with tempfile.TemporaryDirectory() as out:
-            r = subprocess.run(["cpack", "-G", "DEB", "-B", out], cwd=build, capture_output=True, text=True)
-            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            debs = [f for f in os.listdir(out) if f.endswith(".deb")]
-            self.assertEqual(len(debs), 1, os.listdir(out))
-            deb = os.path.join(out, debs[0])
-            if shutil.which("lintian"):
-                with open(os.path.join(SRC, "packaging", "lintian-justified")) as f:
-                    accepted = {l.strip() for l in f if l.strip() and not l.startswith("#")}
-                r = subprocess.run(["lintian", deb], capture_output=True, text=True)
-                tags = {l.split()[2] for l in r.stdout.splitlines() if re.match(r"^[EW]: ", l)}
-                self.assertEqual(tags - accepted, set(), r.stdout)
-            r = subprocess.run(["dpkg", "-i", deb], capture_output=True, text=True)
-            try:
-                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-                for path in ("/usr/sbin/mha-failbackd", "/usr/bin/mha-failbackctl",
-                             "/lib/systemd/system/mha-failbackd.service", "/lib/systemd/system/mha-manager@.service",
-                             "/usr/share/dbus-1/system.d/org.mhafailback.Supervisor1.conf",
-                             "/usr/lib/systemd/catalog/mha-failback.catalog",
-                             "/usr/share/man/man8/mha-failbackd.8.gz", "/usr/share/man/man1/mha-failbackctl.1.gz",
-                             "/usr/share/doc/mha-failback/copyright"):
-                    self.assertTrue(os.path.exists(path), path)
-                self.assertEqual(subprocess.run(["getent", "group", "mha-failback"]).returncode, 0)
-                self.assertEqual(os.stat("/var/lib/mha-failback").st_mode & 0o777, 0o750)
-                r = subprocess.run(["systemd-analyze", "verify", "/lib/systemd/system/mha-failbackd.service",
-                                    "/lib/systemd/system/mha-manager@.service"], capture_output=True, text=True)
-                self.assertEqual((r.returncode, r.stderr.strip()), (0, ""))
-                self.assertEqual(subprocess.run(["/usr/sbin/mha-failbackd", "--version"], capture_output=True).returncode, 0)
-            finally:
-                r = subprocess.run(["dpkg", "-r", "mha-failback"], capture_output=True, text=True)
-                self.assertEqual(r.returncode, 0, r.stderr)
-                self.assertFalse(os.path.exists("/usr/sbin/mha-failbackd"))
-                r = subprocess.run(["dpkg", "-P", "mha-failback"], capture_output=True, text=True)
-                self.assertEqual(r.returncode, 0, r.stderr)
-            for path in ("/etc/mha-failback", "/var/lib/mha-failback",
-                         "/etc/systemd/system/multi-user.target.wants/mha-failbackd.service",
-                         "/usr/share/dbus-1/system.d/org.mhafailback.Supervisor1.conf"):
-                self.assertFalse(os.path.lexists(path), path)
+            deb = build_deb(out)
+            self.install_remove_purge(HostRoot(), deb)
 
 
 if __name__ == "__main__":
