@@ -1,9 +1,35 @@
 // Step 2, bring the old master back: wait until its host answers over SSH; when the host is up but the
 // database does not answer SQL, start it once with the configured remote command; then wait for SQL.
+#include <cctype>
+
 #include "sql/statements.hpp"
 #include "steps/step.hpp"
 
 namespace mhafb {
+
+namespace {
+
+// The end of a command's output as one line ("a | b"): the reason is one sentence in the journal, the
+// status and the caller's error reply, and a start command's last lines are where it says why.
+std::string one_line_tail(const std::string& text, std::size_t max) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::size_t b = start, e = end;
+    while (b < e && std::isspace(static_cast<unsigned char>(text[b])))
+      ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1])))
+      --e;
+    if (e > b) out += (out.empty() ? "" : " | ") + text.substr(b, e - b);
+    start = end + 1;
+  }
+  if (out.size() > max) out = "..." + out.substr(out.size() - max);
+  return out;
+}
+
+}  // namespace
 
 StepOutcome bring_back_old_master(StepContext& ctx) {
   const MhaServer* old = ctx.old_master();
@@ -50,10 +76,13 @@ StepOutcome bring_back_old_master(StepContext& ctx) {
                               " failed: " + ran.error().message);
   }
   if (!ran->succeeded()) {
-    std::string err = ran->err.empty() ? ran->out : ran->err;
-    if (err.size() > 400) err = err.substr(err.size() - 400);
-    return StepOutcome::block("the start command " + start.display() + " on " + old->hostname +
-                                  " failed (exit " + std::to_string(ran->exit_code) + "): " + err,
+    std::string err = one_line_tail(ran->err.empty() ? ran->out : ran->err, 400);
+    std::string how = ran->timed_out
+                          ? "timed out after " + std::to_string(start.timeout.count() / 1000) + " s"
+                      : ran->term_signal ? "killed by signal " + std::to_string(ran->term_signal)
+                                         : "exit " + std::to_string(ran->exit_code);
+    return StepOutcome::block("the start command " + start.display() + " on " + old->hostname + " failed (" +
+                                  how + ")" + (err.empty() ? std::string() : ": " + err),
                               "start the database on " + old->hostname + " by hand, " + ctx.ack_hint());
   }
   // Fence the moment SQL answers: a server restarted with its own config may come up writable, and

@@ -222,9 +222,42 @@ TEST(BringBackOldMasterStep, StartCommandFailingBlocksWithItsOutput) {
             std::string::npos)
       << o.sentence;
   EXPECT_NE(o.sentence.find("Job for mariadb.service failed"), std::string::npos) << o.sentence;
+  // Its lines joined into the one-line reason, nothing dangling at the end.
+  EXPECT_NE(o.sentence.find("exited with error code. | See \"systemctl status"), std::string::npos)
+      << o.sentence;
+  EXPECT_EQ(o.sentence.find('\n'), std::string::npos) << o.sentence;
+  EXPECT_EQ(o.sentence.back(), '.') << o.sentence;
   EXPECT_NE(o.suggestion.find("start the database on 127.0.0.11 by hand"), std::string::npos) << o.suggestion;
   EXPECT_TRUE(h.mutating_sql().empty()) << "no fence attempt on a database that failed to start";
   EXPECT_TRUE(h.audit.has(AuditKind::RemoteCommand, "exit 1")) << h.audit.dump();
+}
+
+TEST(BringBackOldMasterStep, StartCommandErrorTailKeepsTheLastLines) {
+  // mariadbd's own startup errors end in the reason; a long output keeps its end, where the cause is.
+  StepHarness h;
+  old_down(h);
+  h.sql.expect_prefix(kOld, kFactsPrefix, kRefused);
+  std::string noise;
+  for (int i = 0; i < 40; ++i)
+    noise += "2026-11-24  4:20:0" + std::to_string(i % 10) + " 0 [Note] InnoDB: starting line " +
+             std::to_string(i) + "\n";
+  h.remote.expect_probe(kOld, Status{})
+      .expect_run(
+          kOld, kStart,
+          exited(
+              1, "",
+              noise +
+                  "[ERROR] Failed to open log (file './mysql-bin.999999', errno 2)\n[ERROR] Aborting\n\n"));
+  auto o = h.run(bring_back_old_master);
+  h.script.verify();
+  EXPECT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("failed (exit 1): ..."), std::string::npos) << o.sentence;
+  EXPECT_NE(
+      o.sentence.find("[ERROR] Failed to open log (file './mysql-bin.999999', errno 2) | [ERROR] Aborting"),
+      std::string::npos)
+      << o.sentence;
+  EXPECT_EQ(o.sentence.substr(o.sentence.size() - 9), " Aborting") << o.sentence;
+  EXPECT_EQ(o.sentence.find("starting line 0 "), std::string::npos) << "the head of a long output is dropped";
 }
 
 TEST(BringBackOldMasterStep, StartCommandTimingOutBlocks) {
@@ -236,6 +269,11 @@ TEST(BringBackOldMasterStep, StartCommandTimingOutBlocks) {
   h.script.verify();
   EXPECT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
   EXPECT_NE(o.sentence.find("systemctl start mariadb"), std::string::npos) << o.sentence;
+  EXPECT_NE(o.sentence.find("failed (timed out after " +
+                            std::to_string(h.config.timeouts.database_start.count()) + " s)"),
+            std::string::npos)
+      << o.sentence;
+  EXPECT_EQ(o.sentence.find("exit"), std::string::npos) << "a timeout is not an exit code: " << o.sentence;
   EXPECT_TRUE(h.audit.has(AuditKind::RemoteCommand, "timed out")) << h.audit.dump();
 }
 
