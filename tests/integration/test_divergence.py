@@ -8,11 +8,19 @@ daemon starts db1 over SSH, fences it, and the divergence gate finds the N trans
 goes to `blocked`, the status names the extra GTID range, a report in the state directory lists it,
 and db1 is left without any replication configured.
 
+The extra transactions themselves are saved for the operator: mysqlbinlog, run by the daemon on the
+manager host, reads them from db1 over the network into `history/<cluster>-divergence-<UTC>.binlog.sql`
+beside the report. The file is 0600, holds the N rows written on the isolated db1 (decoded from the
+row events by --verbose), and holds only the N extra GTIDs: none of the transactions db2 also has.
+The report and the blocked reason name the file and the count; the option file that carried the
+password is gone (no private directory is left in history/), and the password appears in no output.
+
 Run: MHAFB_BUILD_DIR=<build> python3 tests/integration/test_divergence.py   (root)
 """
 
 from __future__ import annotations
 
+import re
 import stat
 import sys
 import time
@@ -27,6 +35,7 @@ N = 5
 
 def scenario(c: Checks, stack: Stack) -> None:
     lab = stack.lab
+    db1_ip = lab.host("db1").ip
     stack.start_daemon(mode="approve")
     st = stack.wait_status(lambda s: s.get("state") == "healthy", 30)
     c.check(st is not None, "daemon up, healthy")
@@ -42,7 +51,7 @@ def scenario(c: Checks, stack: Stack) -> None:
 
     tr = stack.wait_state("degraded", 60)
     c.check(tr is not None, f"degraded: {tr and tr['reason']}")
-    st = stack.wait_status(lambda s: "127.0.0.11" in s.get("status", "") and "host" in s.get("status", ""), 20)
+    st = stack.wait_status(lambda s: db1_ip in s.get("status", "") and "host" in s.get("status", ""), 20)
     c.check(st is not None, f"while db1's host is unreachable the status says so: {st and st.get('status')}")
 
     lab.start_sshd("db1")  # the host is back; its database is not
@@ -65,6 +74,7 @@ def scenario(c: Checks, stack: Stack) -> None:
         print("  ---- report ----\n  " + "\n  ".join(text.strip().splitlines()), flush=True)
         recs = [r for r in stack.daemon.audit() if r.get("AUDIT_KIND") == "divergence"]
         c.check(any(r.get("REPORT") == str(reports[0]) for r in recs), "the divergence audit record names the report")
+        check_saved_transactions(c, stack, tr, text, recs, last)
 
     r1, r2 = role(lab, "db1"), role(lab, "db2")
     c.check(r1["up"] and r1.get("read_only") == 1 and not r1.get("source"),
@@ -82,6 +92,38 @@ def scenario(c: Checks, stack: Stack) -> None:
     c.check(r.returncode == 1 and "blocked" in r.stderr, f"failback refused while blocked: {r.stderr.strip()[:200]}")
     c.check(no_secret_in(stack.daemon.text(), lab), "no password in the daemon's output")
     stack.stop_daemon()
+
+
+def check_saved_transactions(c: Checks, stack: Stack, tr: dict, report: str, recs: list, last: int) -> None:
+    """The extract beside the report: 0600, the N diverged rows, only the N extra GTIDs."""
+    history = stack.state_dir / "history"
+    extracts = sorted(history.glob(f"{CLUSTER}-divergence-*.binlog.sql"))
+    if not c.check(len(extracts) == 1, f"one extract of the extra transactions: {sorted(p.name for p in history.iterdir())}"):
+        return
+    x = extracts[0]
+    c.check(stat.S_IMODE(x.stat().st_mode) == 0o600, f"the extract is 0600 ({oct(stat.S_IMODE(x.stat().st_mode))})")
+    body = x.read_text(errors="replace")
+    missing = [i for i in range(N) if f"'only-on-db1-{i}'" not in body]
+    c.check(not missing, f"the extract holds the {N} rows written on the isolated db1 (missing: {missing})")
+    gtids = re.findall(r"^#\d.* server id \d+ .*\tGTID (\d+-\d+-\d+)", body, re.M)
+    want = [f"0-1-{s}" for s in range(last - N + 1, last + 1)]
+    c.check(gtids == want, f"the extract holds exactly the extra GTIDs {want[0]}..{want[-1]}, nothing db2 has: {gtids}")
+    inserts = re.findall(r"^### INSERT INTO (\S+)", body, re.M)
+    c.check(inserts == ["`lab`.`diverge`"] * N, f"its only row changes are the {N} diverged inserts: {inserts}")
+    c.check(f"saved transactions: {x}" in report and f"saved transaction count: {N} (" in report,
+            "the report names the extract and its count")
+    c.check(f"its {N} extra transactions were saved in {x}" in tr["reason"],
+            f"the blocked reason names the extract: {tr['reason']}")
+    c.check(f"Next steps: inspect {x}" in report and f"mha-failbackctl ack {CLUSTER}" in report,
+            "the report tells the operator what to do next")
+    c.check(any(r.get("TRANSACTIONS_FILE") == str(x) for r in recs), "the divergence audit record names the extract")
+    runs = [r for r in stack.daemon.audit() if r.get("AUDIT_KIND") == "command" and "mysqlbinlog" in r.get("COMMAND", "")]
+    if c.check(len(runs) == 1, f"mysqlbinlog ran once, audited: {[r.get('message') for r in runs]}"):
+        c.timing("mysqlbinlog extraction", int(runs[0].get("DURATION_MS", "0")) / 1000.0)
+        c.check("--defaults-extra-file=" in runs[0]["COMMAND"] and "password" not in runs[0]["COMMAND"].lower(),
+                f"the password reached mysqlbinlog through the option file only: {runs[0]['COMMAND']}")
+    leftovers = [p.name for p in history.iterdir() if p.name.startswith(".")]
+    c.check(not leftovers, f"no private directory (option file with the password) left behind: {leftovers}")
 
 
 def main() -> int:
