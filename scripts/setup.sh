@@ -18,7 +18,7 @@ PACKAGES=(
   clang libclang-rt-14-dev  # fuzz targets (scripts/fuzz.sh): libFuzzer is in clang's runtime package
   # the real components the integration tests start themselves
   mariadb-server mariadb-client mha4mysql-manager mha4mysql-node openssh-server openssh-client
-  dbus-daemon dbus-bin systemd procps iproute2 python3 python3-pymysql
+  dbus-daemon dbus-bin systemd procps iproute2 python3 python3-pymysql python3-dbus
   valgrind  # benchmarks (tests/bench): callgrind profiles of the RelWithDebInfo daemon
 )
 
