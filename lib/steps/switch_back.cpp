@@ -305,7 +305,7 @@ StepOutcome switch_back(StepContext& ctx) {
 
   // a. check first
   if (target_snap && target_snap->acts_as_master() && current_snap && current_snap->sql_reachable &&
-      replicates_from(*current_snap, *current))
+      replicates_from(*current_snap, *target))
     return StepOutcome::transition(ClusterState::SwitchedBack,
                                    "not switching: " + target->hostname + " is already master and " +
                                        current->hostname +

@@ -152,13 +152,13 @@ def case8_state_dir(c: Checks, stack: Stack) -> None:
         subprocess.run(["/bin/mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(sd)], check=True)
         try:
             if variant == "full":
-                with open(sd / "filler", "wb") as f:
-                    try:
+                try:
+                    with open(sd / "filler", "wb") as f:
                         while True:
                             f.write(b"\0" * 4096)
                             f.flush()
-                    except OSError:
-                        pass
+                except OSError:
+                    pass  # ENOSPC: the state dir is full
             else:
                 subprocess.run(["/bin/mount", "-o", "remount,ro", str(sd)], check=True)
             run_daemon(stack, case, state_dir=sd)

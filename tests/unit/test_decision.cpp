@@ -209,9 +209,60 @@ std::vector<Case> cases() {
                  w.snap.mha.failover_complete_mtime = kT0;
                },
                StepId::None,
+               ClusterState::SwitchedBack,
+               {"not switching: the master role is already back on 127.0.0.11",
+                "someone switched back by hand", "the leftover failover flag is archived first"}});
+  c.push_back({"Degraded_FlagRemovedMidProcedure",
+               [](World& w) {
+                 degraded_fenced(w);
+                 w.snap.mha.failover_complete_mtime.reset();
+               },
+               StepId::None,
                ClusterState::Blocked,
-               {"the master role is already back on 127.0.0.11 but the failover flag is still present"},
-               {"remove /var/lib/mha/app1/app1.failover.complete", "restart the MHA manager"}});
+               {"the failover flag /var/lib/mha/app1/app1.failover.complete was removed outside mha-failback",
+                "nothing more is done, no switch"},
+               {"a restarted MHA manager may fail over again", "mha-failbackctl ack app1"}});
+  c.push_back({"Validated_FlagRemovedNeverSwitches",
+               [](World& w) {
+                 rejoined_state(w);
+                 w.st.state = ClusterState::Validated;
+                 w.st.switch_approved = true;
+                 w.snap.mha.failover_complete_mtime.reset();
+               },
+               StepId::None,
+               ClusterState::Blocked,
+               {"was removed outside mha-failback while failing back (in validated)", "no switch"},
+               {"to go on without it"}});
+  c.push_back({"Validated_SwitchedBackByHandNeverSwitchesAgain",
+               [](World& w) {
+                 rejoined_state(w);
+                 w.st.state = ClusterState::Validated;
+                 w.st.switch_approved = true;
+                 w.snap = switched_back();
+                 w.snap.mha.failover_complete_mtime = kT0;
+               },
+               StepId::None,
+               ClusterState::SwitchedBack,
+               {"already back on 127.0.0.11 and 127.0.0.12 replicates from it", "restoring MHA"}});
+  c.push_back({"SlaveRejoined_SwitchedBackByHandWithoutFlag",
+               [](World& w) {
+                 rejoined_state(w);
+                 w.snap = switched_back();
+               },
+               StepId::None,
+               ClusterState::SwitchedBack,
+               {"someone switched back by hand"}});
+  c.push_back({"Blocked_SaysAnotherFailoverHappened",
+               [](World& w) {
+                 rejoined_state(w);
+                 w.st.state = ClusterState::Blocked;
+                 w.st.blocked_reason = "the failover flag was removed";
+                 w.st.failover->flag_mtime = TimePoint{};
+                 w.snap.mha.failover_complete_mtime = kT0 + minutes(3);
+               },
+               StepId::None,
+               std::nullopt,
+               {"blocked: the failover flag was removed", "another failover"}});
   c.push_back({"Degraded_NewMasterDown",
                [](World& w) {
                  degraded_fenced(w);
@@ -789,6 +840,20 @@ TEST(Decide, ReplicatesFromMatchesHostnameOrIpAndPort) {
 }
 
 // ---------------------------------------------------------------- track()
+
+TEST(Track, ARemovedFlagSeenWhileBlockedIsForgottenSoTheAckGoesOnWithoutIt) {
+  ClusterConfig cfg = lab_config();
+  PersistedState st = state_in(ClusterState::Blocked);
+  ClusterSnapshot snap = rejoined();
+  snap.mha.failover_complete_mtime.reset();
+  track(snap, cfg, st, kT0 + minutes(5));
+  ASSERT_TRUE(st.failover);
+  EXPECT_EQ(st.failover->flag_mtime, TimePoint{});
+  // Not while the procedure runs: there the removal blocks first.
+  PersistedState running = state_in(ClusterState::Validated);
+  track(snap, cfg, running, kT0 + minutes(5));
+  EXPECT_EQ(running.failover->flag_mtime, kT0);
+}
 
 TEST(Track, RemembersSinceWhenTheOldMasterIsMissingAndForgetsWhenItIsBack) {
   World w;

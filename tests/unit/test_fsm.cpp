@@ -75,8 +75,16 @@ TEST(Fsm, TheSwitchOnlyFromValidated) {
       EXPECT_EQ(t.from, ClusterState::Validated) << "never a switch without validation";
     }
   }
-  EXPECT_FALSE(transition_allowed(ClusterState::SlaveRejoined, ClusterState::SwitchedBack));
-  EXPECT_FALSE(transition_allowed(ClusterState::Degraded, ClusterState::SwitchedBack));
+  // Before validation the role can only be found back (someone switched by hand), never switched.
+  for (const auto& t : transition_table()) {
+    if (t.to == ClusterState::SwitchedBack &&
+        (t.from == ClusterState::Degraded || t.from == ClusterState::SlaveRejoined)) {
+      EXPECT_EQ(t.step, StepId::None) << to_string(t.from);
+    }
+  }
+  EXPECT_TRUE(transition_allowed(ClusterState::SlaveRejoined, ClusterState::SwitchedBack));
+  EXPECT_FALSE(find_transition(ClusterState::SlaveRejoined, ClusterState::SwitchedBack, StepId::SwitchBack));
+  EXPECT_FALSE(find_transition(ClusterState::Degraded, ClusterState::SwitchedBack, StepId::SwitchBack));
 }
 
 TEST(Fsm, EveryStepAppearsInTheTable) {

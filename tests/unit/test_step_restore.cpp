@@ -35,11 +35,39 @@ TEST(RestoreStep, StartsTheManagerOnceWithTheRequestPersistedFirst) {
   ASSERT_EQ(h.saves.size(), 1u);
   EXPECT_EQ(h.saves[0].manager_restart_requested_at, kT0);
   const auto& calls = h.script.calls();
-  ASSERT_EQ(calls.size(), 3u);
-  EXPECT_EQ(calls[1].kind, CallKind::Save) << "persisted before the start command";
-  EXPECT_TRUE(calls[2].spec.mutates);
+  ASSERT_EQ(calls.size(), 4u);  // stat of the flag (absent), check_status, save, start
+  EXPECT_EQ(calls[2].kind, CallKind::Save) << "persisted before the start command";
+  EXPECT_TRUE(calls[3].spec.mutates);
   EXPECT_TRUE(h.audit.has(AuditKind::Command, "systemctl start mha-manager@app1.service: exit 0"))
       << h.audit.dump();
+}
+
+TEST(RestoreStep, ALeftoverFlagOfTheHandledFailoverIsArchivedBeforeTheManagerStarts) {
+  // Someone switched back by hand and left the flag: the restarted manager would refuse to fail over.
+  StepHarness h;
+  switched(h);
+  const std::string flag = "/var/lib/mha/app1/app1.failover.complete";
+  h.files.put(flag, "", kT0);
+  h.commands.expect(kStatus, captured_output("masterha_check_status.not-running.txt"))
+      .expect(kStart, exited(0));
+  auto o = h.run(restore);
+  h.script.verify();
+  EXPECT_EQ(o.kind, StepOutcome::Kind::Progress) << describe(o);
+  EXPECT_FALSE(h.files.exists(flag));
+  EXPECT_EQ(h.files.paths_under(kStateDir + "/history").size(), 1u);
+  EXPECT_TRUE(h.audit.has(AuditKind::StepFinished, "archived the leftover failover flag")) << h.audit.dump();
+}
+
+TEST(RestoreStep, ANewerFlagIsAnotherFailoverAndBlocksWithoutStartingAnything) {
+  StepHarness h;
+  switched(h);
+  const std::string flag = "/var/lib/mha/app1/app1.failover.complete";
+  h.files.put(flag, "", kT0 + std::chrono::minutes(7));
+  auto o = h.run(restore);
+  EXPECT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("MHA failed over again after the master role came back"), std::string::npos);
+  EXPECT_TRUE(h.files.exists(flag));
+  EXPECT_TRUE(h.commands.issued().empty());
 }
 
 TEST(RestoreStep, ReRunWaitsWhileTheManagerInitialisesAndNeverStartsASecondOne) {
@@ -120,7 +148,8 @@ TEST(RestoreStep, SaveFailureStartsNothingAndForgetsTheRequest) {
   StepHarness h;
   switched(h);
   h.commands.expect(kStatus, captured_output("masterha_check_status.not-running.txt"));
-  h.script.inject(1, Fault{"save error", {std::nullopt, std::nullopt, Status(Error::failed("disk full"))}});
+  // calls: stat of the flag, status, save <- this one fails
+  h.script.inject(2, Fault{"save error", {std::nullopt, std::nullopt, Status(Error::failed("disk full"))}});
   auto o = h.run(restore);
   EXPECT_EQ(o.kind, StepOutcome::Kind::Retry) << describe(o);
   EXPECT_NE(o.sentence.find("cannot persist state: disk full"), std::string::npos);
@@ -195,7 +224,7 @@ TEST(RestoreStep, EveryInjectedFailureBeforeTheStartNeverReachesHealthy) {
       EXPECT_TRUE(retry_or_block(o));
     }
   });
-  EXPECT_EQ(runs, 7u);  // status x3, save, start x3
+  EXPECT_EQ(runs, 8u);  // stat of the flag, status x3, save, start x3
 }
 
 TEST(RestoreStep, EveryInjectedFailureAfterTheStartWaitsRetriesOrBlocks) {

@@ -187,7 +187,8 @@ TEST(SwitchBackStep, FlagAlreadyArchivedIsNotTouched) {
   h.script.verify();
   EXPECT_EQ(o.kind, StepOutcome::Kind::Transition) << describe(o);
   EXPECT_EQ(h.state.archived_flag_path, kArchived);
-  EXPECT_EQ(h.script.calls_of(CallKind::File).size(), 1u) << "only the stat of the flag";
+  EXPECT_EQ(h.script.calls_of(CallKind::File).size(), 2u)
+      << "only the MHA config read and the stat of the flag";
 }
 
 TEST(SwitchBackStep, CompanionServiceFollowsTheMasterRole) {
@@ -220,6 +221,36 @@ TEST(SwitchBackStep, TargetAlreadyMasterBlocksWithoutDoingAnything) {
   EXPECT_NE(o.sentence.find("the switch target 127.0.0.11 already acts as master"), std::string::npos);
   EXPECT_NE(o.suggestion.find("switching to the master makes it read-only and fails"), std::string::npos);
   EXPECT_TRUE(h.script.calls().empty());
+}
+
+TEST(SwitchBackStep, SwitchedBackByHandIsRecognisedAndNeverSwitchedAgain) {
+  StepHarness h;
+  validated(h);
+  h.snapshot = switched_back();
+  auto o = h.run(switch_back);
+  EXPECT_EQ(o.kind, StepOutcome::Kind::Transition) << describe(o);
+  EXPECT_EQ(o.to, ClusterState::SwitchedBack);
+  EXPECT_NE(o.sentence.find("someone switched back by hand"), std::string::npos) << o.sentence;
+  EXPECT_FALSE(ran_switch(h));
+  EXPECT_TRUE(h.commands.issued().empty());
+}
+
+TEST(SwitchBackStep, AnEditedMhaConfigIsRefusedBeforeAnythingIsTouched) {
+  StepHarness h;
+  validated(h);
+  std::string conf =
+      "[server default]\nuser=mha\nmanager_workdir=/var/lib/mha/app1\n\n[server1]\nhostname=127.0.0.11\n"
+      "port=3307\n\n[server2]\nhostname=127.0.0.12\nport=3306\n";
+  h.files.put("/etc/mha/app1.cnf", conf, kT0);
+  auto o = h.run(switch_back);
+  EXPECT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("the MHA config /etc/mha/app1.cnf changed since mha-failbackd loaded it"),
+            std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.sentence.find("[server1] port 3306 -> 3307"), std::string::npos) << o.sentence;
+  EXPECT_NE(o.suggestion.find("SIGHUP"), std::string::npos);
+  EXPECT_TRUE(h.commands.issued().empty());
+  EXPECT_TRUE(h.files.exists(kFlag));
 }
 
 TEST(SwitchBackStep, AbortBeforeItBeganGoesBackToValidated) {
@@ -308,8 +339,8 @@ TEST(SwitchBackStep, StateThatCannotBePersistedMeansNoSwitch) {
   validated(h);
   expect_preparation(h);
   h.commands.expect(kStartManager, exited(0));
-  // calls: status, stop, save, status, stat, move, save <- this one fails
-  h.script.inject(6,
+  // calls: read of the MHA config, status, stop, save, status, stat, move, save <- this one fails
+  h.script.inject(7,
                   Fault{"save error", {std::nullopt, std::nullopt, Status(Error::failed("No space left"))}});
   h.script.answer_with([](const Call& c) -> std::optional<Reply> {
     if (c.kind != CallKind::Command) return std::nullopt;
