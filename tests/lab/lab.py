@@ -309,7 +309,7 @@ class Lab:
         """A pymysql connection (autocommit) to a lab server over TCP as `account`."""
         h = self.host(host)
         return pymysql.connect(host=h.ip, port=h.db_port, user=self.accounts[account],
-                               password=self.password(account), connect_timeout=timeout,
+                               password=self.password(account).encode("utf-8"), connect_timeout=timeout,
                                read_timeout=read_timeout, write_timeout=read_timeout,
                                autocommit=True, database=database)
 
