@@ -7,6 +7,7 @@ nothing listens: the engine finds no server, which exercises the whole daemon wi
 
 Environment: MHAFBD, MHAFBCTL, JOURNAL_PROBE (built binaries), MHAFB_SOURCE_DIR.
 """
+import ctypes
 import json
 import os
 import re
@@ -896,9 +897,13 @@ exec sleep infinity
 
     def __init__(self, share_dir):
         self.base = tempfile.mkdtemp(prefix="mhafb-overlay-", dir="/tmp")
+        # PR_SET_PDEATHSIG: should this test die without stop(), the holder (and with it the
+        # namespace and every mount in it) dies too.
+        libc = ctypes.CDLL(None, use_errno=True)
         self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", self.SETUP,
                                         self.base, share_dir], stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                       preexec_fn=lambda: libc.prctl(1, signal.SIGKILL))
         self.ns = "/proc/%d/root%s" % (self.holder.pid, self.base)
         deadline = time.monotonic() + 20
         while not os.path.exists(self.ns + "/ready"):
@@ -1033,7 +1038,11 @@ class Package(PackageChecks, unittest.TestCase):
     def setUpClass(cls):
         cls.out = tempfile.mkdtemp(prefix="mhafb-deb-")
         os.chmod(cls.out, 0o755)
-        cls.deb = build_deb(cls.out)
+        try:
+            cls.deb = build_deb(cls.out)
+        except BaseException:
+            shutil.rmtree(cls.out, ignore_errors=True)  # tearDownClass does not run after this
+            raise
 
     @classmethod
     def tearDownClass(cls):
