@@ -44,7 +44,7 @@ from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import (CLUSTER, Checks, Ctl, Daemon, LabError, Stack, Timer, Watch,  # noqa: E402
+from e2e_support import (CLUSTER, Checks, Daemon, LabError, Stack, Timer, Watch,  # noqa: E402
                          _record_pid, _stop_pid, clean_env, wait_lab_addresses_free)
 
 REPO = Path(__file__).resolve().parents[2]
