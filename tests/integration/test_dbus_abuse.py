@@ -25,7 +25,7 @@ Expected (each is a check):
    SetMode, Abort, Acknowledge, Rejoin, Plan, an unknown method, ListClusters, Properties.Set) is
    refused by the bus with org.freedesktop.DBus.Error.AccessDenied; root still sees the mode unchanged and may call.
 
-Run: MHAFB_BUILD_DIR=<build> python3 tests/integration/test_dbus_abuse.py   (root; about 30 s)
+Run: MHAFB_BUILD_DIR=<build> python3 tests/integration/test_dbus_abuse.py   (root; about 10 s)
 """
 
 from __future__ import annotations
