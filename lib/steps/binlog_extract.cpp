@@ -193,9 +193,10 @@ std::vector<std::string> mysqlbinlog_argv(const std::string& program, const std:
                                           const Endpoint& server, const std::string& result_file,
                                           const std::string& first_file, const std::string& start,
                                           const std::string& stop) {
-  // --defaults-extra-file must come first; --protocol=TCP keeps a host named "localhost" off the socket.
+  // --defaults-file must come first (no other option file, e.g. a ~/.my.cnf with [client] user, can override
+  // ours); --protocol=TCP keeps a host named "localhost" off the socket.
   std::vector<std::string> argv{program,
-                                "--defaults-extra-file=" + defaults_file,
+                                "--defaults-file=" + defaults_file,
                                 "--read-from-remote-server",
                                 "--protocol=TCP",
                                 "--host=" + server.host,

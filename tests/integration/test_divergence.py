@@ -120,7 +120,7 @@ def check_saved_transactions(c: Checks, stack: Stack, tr: dict, report: str, rec
     runs = [r for r in stack.daemon.audit() if r.get("AUDIT_KIND") == "command" and "mysqlbinlog" in r.get("COMMAND", "")]
     if c.check(len(runs) == 1, f"mysqlbinlog ran once, audited: {[r.get('message') for r in runs]}"):
         c.timing("mysqlbinlog extraction", int(runs[0].get("DURATION_MS", "0")) / 1000.0)
-        c.check("--defaults-extra-file=" in runs[0]["COMMAND"] and "password" not in runs[0]["COMMAND"].lower(),
+        c.check("--defaults-file=" in runs[0]["COMMAND"] and "password" not in runs[0]["COMMAND"].lower(),
                 f"the password reached mysqlbinlog through the option file only: {runs[0]['COMMAND']}")
     leftovers = [p.name for p in history.iterdir() if p.name.startswith(".")]
     c.check(not leftovers, f"no private directory (option file with the password) left behind: {leftovers}")

@@ -55,7 +55,7 @@ TEST(DivergenceExtract, ArgvReadsRemotelyWithThePasswordInTheOptionFileOnly) {
       mysqlbinlog_argv("mysqlbinlog", "/s/history/.extract-x/client.cnf", Endpoint{"db1.example", 3307},
                        "/s/history/.extract-x/out.sql", "mysql-bin.000002", "0-1-13", "0-1-16");
   const std::vector<std::string> want{"mysqlbinlog",
-                                      "--defaults-extra-file=/s/history/.extract-x/client.cnf",
+                                      "--defaults-file=/s/history/.extract-x/client.cnf",
                                       "--read-from-remote-server",
                                       "--protocol=TCP",
                                       "--host=db1.example",

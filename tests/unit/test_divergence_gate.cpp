@@ -106,7 +106,7 @@ struct BinlogWorld {
       env = c.spec.env;
       std::string result_file;
       for (const auto& a : argv) {
-        if (a.starts_with("--defaults-extra-file=")) defaults_path = a.substr(22);
+        if (a.starts_with("--defaults-file=")) defaults_path = a.substr(16);
         if (a.starts_with("--result-file=")) result_file = a.substr(14);
       }
       defaults_text = read_file(defaults_path);
@@ -200,7 +200,7 @@ TEST(DivergenceGateStep, ExtraTransactionsBlockAndAreSavedWithMysqlbinlog) {
   // from the newest binlog that starts before 0-1-14 (000002 starts at 0-1-10, 000003 at 0-1-15).
   const std::vector<std::string> want{
       "/usr/bin/mysqlbinlog",
-      "--defaults-extra-file=" + w->defaults_path,
+      "--defaults-file=" + w->defaults_path,
       "--read-from-remote-server",
       "--protocol=TCP",
       "--host=127.0.0.11",
