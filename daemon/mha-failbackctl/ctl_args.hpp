@@ -29,7 +29,7 @@ struct CtlArgs {
   bool wait = false;
   bool help = false;
   bool version = false;
-  int lines = 50;                 // history: the last N records
+  int lines = 500;                // history: the last N records (one failback writes ~60)
   std::string journal_directory;  // history: read this journal directory (journalctl -D)
   std::string state_dir = "/var/lib/mha-failback";
 };
