@@ -386,7 +386,9 @@ class Lab:
         rc, out = lab_proc.run(
             ["/usr/bin/mariadb-install-db", "--no-defaults", "--user=root", f"--datadir={d / 'data'}",
              "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
-             "--innodb-log-file-size=16M", "--innodb-buffer-pool-size=32M"],
+             "--innodb-log-file-size=16M", "--innodb-buffer-pool-size=32M",
+             # Its own tmpdir: in the shared /tmp, two labs set up at once collided on '#sql-temptable-*'.
+             f"--tmpdir={d / 'tmp'}"],
             self._base_env(), timeout=120, pidfile=self.pidfile(f"install-{name}"))
         (d / "install-db.log").write_text(out)
         if rc != 0:
