@@ -171,6 +171,8 @@ def main() -> int:
     md, mr = median(dm), median(rb)
     unc = median([r["uncovered_s"] for r in rounds if r["kind"] == "daemon"])
     cpu = median([r["daemon_cpu_s"] for r in rounds if r["kind"] == "daemon"])
+    own = median([r["small_gaps_s"] for r in rounds if r["kind"] == "daemon"])
+    waits = median([sum(g["ms"] for g in r["gaps_over_50ms"]) / 1000.0 for r in rounds if r["kind"] == "daemon"])
     rows = [[r["round"], r["kind"], r["seconds"], r.get("uncovered_s"), r.get("daemon_cpu_s"), r["failover_s"]]
             for r in rounds]
     table = print_table("failback time: old master reachable -> healthy (s)",
@@ -182,13 +184,16 @@ def main() -> int:
         ["ratio daemon/runbook", ratio, "<= 0.6"],
         ["ratio vs runbook without its 1 s pause", ratio_np, "<= 0.6"],
         ["daemon: wall time not in a tool/SQL/remote cmd, median (s)", unc, "< 0.2"],
+        ["  of which gaps >= 50 ms (waiting for the next probe), median (s)", waits, ""],
+        ["  of which gaps < 50 ms between its actions, median (s)", own, ""],
         ["daemon: own CPU time in the window, median (s)", cpu, "< 0.2"],
         ["load average (1 min) min/median/max", f"{ld['load1_min']}/{ld['load1_median']}/{ld['load1_max']}", ""],
     ])
     save_json(out, "bench_failback", {"machine": m, "load": ld, "args": vars(a), "rounds": rounds,
                                       "daemon_median_s": md, "runbook_median_s": mr, "ratio": ratio,
                                       "ratio_without_pause": ratio_np, "daemon_uncovered_median_s": unc,
-                                      "daemon_cpu_median_s": cpu, "tables": [table, summary]})
+                                      "daemon_cpu_median_s": cpu, "daemon_small_gaps_median_s": own,
+                                      "daemon_probe_waits_median_s": waits, "tables": [table, summary]})
     return 0
 
 

@@ -17,6 +17,8 @@ Run: MHAFB_LAB_IPS=127.0.0.81,127.0.0.82 MHAFB_BUILD_DIR=build-bench \
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,6 +33,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--probe-ms", type=int, default=1000)
+    p.add_argument("--strace", type=float, default=0.0,
+                   help="afterwards, count the daemon's system calls for this many seconds (strace -f -c)")
     common_args(p)
     a = p.parse_args()
     out = results_dir(a.out)
@@ -44,6 +48,15 @@ def main() -> int:
         d = stack.start_daemon(cfg)
         time.sleep(5.0)
         fp = footprint(d.pid, a.seconds)
+        traced = ""
+        if a.strace:
+            # After the window (strace slows the traced process): which system calls the wakeups are.
+            proc = subprocess.Popen(["/usr/bin/strace", "-f", "-c", "-p", str(d.pid)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+            time.sleep(a.strace)
+            proc.send_signal(signal.SIGINT)
+            traced = proc.communicate(timeout=30)[0]
+            print(traced, flush=True)
         recs = d.records()
         state = [r for r in recs if r.get("AUDIT_KIND") == "transition"]
         rc = d.stop()
@@ -61,7 +74,8 @@ def main() -> int:
         ["load average (1 min) min/median/max", f"{ld['load1_min']}/{ld['load1_median']}/{ld['load1_max']}", ""],
     ])
     save_json(out, "bench_idle", {"machine": m, "load": ld, "args": vars(a), "footprint": fp,
-                                  "transitions_during_run": len(state), "daemon_exit": rc, "tables": [table]})
+                                  "transitions_during_run": len(state), "daemon_exit": rc, "tables": [table],
+                                  "strace": traced.splitlines()})
     return 0
 
 
