@@ -1,6 +1,7 @@
 // The crash-test stop points: stable names for side effects (statement and command kinds, ordinals
 // within one run of a step), inert outside a step or while planning, and — in a child process — the
-// announcement on stderr and the SIGSTOP exactly at the named point, nothing at any other.
+// announcement on stderr and the SIGSTOP exactly at the named point, nothing at any other. Also what a
+// crash can leave behind: a state file the engine cannot trust is set aside and said so.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,9 @@
 #include <string>
 
 #include "common/stop_point.hpp"
+#include "core/persisted_state.hpp"
+#include "supervisor/cluster_supervisor.hpp"
+#include "support/step_harness.hpp"
 
 using namespace mhafb;
 
@@ -154,6 +158,73 @@ TEST(StopPointSignal, ABuildWithoutHooksIgnoresTheVariable) {
   auto run = run_child("after:fence:set-read_only=1", effects);
   ASSERT_TRUE(WIFEXITED(run.status)) << "status " << run.status;
   EXPECT_EQ(run.err, "");
+}
+
+// A state file that cannot be trusted: the engine starts from what it observes, says why in the
+// journal and in the status, and keeps the file aside (which also frees the path for the next save).
+struct BadStateFile : ::testing::TestWithParam<std::pair<const char*, std::string>> {};
+
+TEST_P(BadStateFile, IsSetAsideAndSaidSo) {
+  test::StepHarness h;
+  const std::string path = test::kStateDir + "/app1.state.json";
+  PersistedState st = test::state_in(ClusterState::Validated);
+  std::string good = serialize_state(st);
+  std::string bad = GetParam().second == "truncate" ? good.substr(0, good.size() / 2)
+                    : GetParam().second == "flip"   ? [&] {
+                        std::string t = good;
+                        t[t.find("\"state_since\": ") + 16] ^= 1;
+                        return t;
+                      }()
+                    : GetParam().second == "version"
+                        ? [&] {
+                            std::string t = good;
+                            t.replace(t.find("\"format\": 1"), 11, "\"format\": 7");
+                            return t;
+                          }()
+                        : std::string();
+  h.files.put(path, bad);
+  Ports ports{h.sql, h.commands, h.remote, h.clock, h.files, h.audit};
+  ClusterSupervisor sup(h.config, ports, test::kStateDir);
+
+  ClusterView v = sup.view();
+  EXPECT_EQ(v.state, ClusterState::Healthy) << "nothing from the file is trusted";
+  EXPECT_EQ(v.last_error.rfind("state file " + path + " ignored: ", 0), 0u) << v.last_error;
+  EXPECT_NE(v.last_error.find(GetParam().first), std::string::npos) << v.last_error;
+  EXPECT_TRUE(v.last_error.ends_with("; re-deriving from the cluster")) << v.last_error;
+  EXPECT_TRUE(h.audit.has(AuditKind::Warning, v.last_error)) << h.audit.dump();
+  EXPECT_FALSE(h.files.exists(path));
+  auto aside = h.files.paths_under(test::kStateDir);
+  ASSERT_EQ(aside.size(), 1u);
+  EXPECT_EQ(aside[0].rfind(path + ".ignored-", 0), 0u) << aside[0];
+  EXPECT_EQ(h.files.find(aside[0])->content, bad) << "kept as it was, for inspection";
+}
+
+INSTANTIATE_TEST_SUITE_P(Damage, BadStateFile,
+                         ::testing::Values(std::pair<const char*, std::string>{"not valid JSON", "truncate"},
+                                           std::pair<const char*, std::string>{"checksum", "flip"},
+                                           std::pair<const char*, std::string>{"has format 7", "version"},
+                                           std::pair<const char*, std::string>{"not valid JSON", "empty"}));
+
+TEST(BadStateFileRead, AnUnreadableFileIsSetAsideToo) {
+  test::StepHarness h;
+  const std::string path = test::kStateDir + "/app1.state.json";
+  h.files.put(path, "{}");
+  h.files.fail_next("read_tail", path, Error::invalid("cannot read " + path + ": it is a directory"));
+  Ports ports{h.sql, h.commands, h.remote, h.clock, h.files, h.audit};
+  ClusterSupervisor sup(h.config, ports, test::kStateDir);
+  EXPECT_EQ(sup.view().last_error, "state file " + path + " ignored: cannot read " + path +
+                                       ": it is a directory; re-deriving from the cluster");
+}
+
+TEST(GoodStateFile, IsResumedWithoutComplaint) {
+  test::StepHarness h;
+  const std::string path = test::kStateDir + "/app1.state.json";
+  h.files.put(path, serialize_state(test::state_in(ClusterState::Validated)));
+  Ports ports{h.sql, h.commands, h.remote, h.clock, h.files, h.audit};
+  ClusterSupervisor sup(h.config, ports, test::kStateDir);
+  EXPECT_EQ(sup.view().state, ClusterState::Validated);
+  EXPECT_EQ(sup.view().last_error, "");
+  EXPECT_TRUE(h.files.exists(path));
 }
 
 }  // namespace
