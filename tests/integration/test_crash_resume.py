@@ -17,6 +17,11 @@ reached" on stderr.
    just before masterha_master_switch leaves `switch_started` persisted with the switch never run:
    the resumed step cannot tell it from a switch that did nothing and blocks, undoing its
    preparation) is acknowledged with `mha-failbackctl ack`, as an operator would.
+   Runtime about 3 min (lab 10-17 s, failover 8 s, ~55 daemon runs, ~146 s for the chain, most of it
+   the three kinds of resume gap waiting out their timeouts, shortened here to 10 s and 20 s).
+   Every block on the way must be one of KNOWN_RESUME_GAPS (below: a step that persists its intent
+   before acting and, resumed, waits or refuses instead of acting), explained by a kill at the
+   point that causes it; any other block fails.
    Expected: db1 is the writable master and db2 its read-only replica, both threads running;
    masterha_master_switch ran exactly once (the audit records of all runs and the switch log the
    test's wrapper of the tool keeps); CHANGE MASTER never ran again after db1 replicated (it would
