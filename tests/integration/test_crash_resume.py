@@ -195,7 +195,6 @@ def run_until_stop_or_healthy(c: Checks, stack: Stack, d: CrashDaemon, timeout: 
 
 
 def chain(c: Checks, stack: Stack, config: Path, switch_log: Path) -> tuple[list[CrashDaemon], float, float]:
-    lab = stack.lab
     skip = stack.work / "stop-skip.txt"
     skip.write_text("")
     env = {"MHAFB_TEST_STOP_AT": "*", "MHAFB_TEST_STOP_SKIP": str(skip)}
