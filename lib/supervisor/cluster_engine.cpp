@@ -96,7 +96,23 @@ ClusterEngine::ClusterEngine(ClusterConfig config, Ports ports, std::string stat
 void ClusterEngine::stamp(AuditRecord& r) const {
   r.cluster = config_.name;
   r.state = std::string(to_string(state_.state));
-  if (r.operation_id.empty()) r.operation_id = state_.operation_id;
+  if (r.operation_id.empty())
+    r.operation_id = state_.operation_id.empty() ? recovery_id() : state_.operation_id;
+}
+
+std::string ClusterEngine::recovery_id() const {
+  if (!state_.failover) return "";
+  const FailoverFacts& f = *state_.failover;
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+  const std::string key = config_.name + '\n' + f.old_master + '\n' + f.new_master + '\n' +
+                          std::to_string(f.detected_at.time_since_epoch().count());
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 void ClusterEngine::audit(AuditKind kind, AuditPriority priority, std::string message, std::string server,
@@ -209,6 +225,9 @@ void ClusterEngine::enter(ClusterState to, const std::string& reason, const std:
     state_.blocked_from = from;
     state_.last_error = reason;
   }
+  // The record of this transition belongs to the operation it ends, even when entering healthy
+  // forgets the procedure.
+  const std::string op = state_.operation_id.empty() ? recovery_id() : state_.operation_id;
   if (to == ClusterState::Healthy) {
     state_.reset_procedure();  // keeps handled_flag_mtime and the mode override
     state_.last_error.clear();
@@ -218,7 +237,6 @@ void ClusterEngine::enter(ClusterState to, const std::string& reason, const std:
   state_.state_since = ports_.clock.now();
   bool operation_over =
       to == ClusterState::SwitchedBack || to == ClusterState::Blocked || to == ClusterState::Healthy;
-  std::string op = state_.operation_id;
   if (operation_over && state_.operation_kind == "failback" && to != ClusterState::SwitchedBack) {
     state_.operation_id.clear();
     state_.operation_kind.clear();

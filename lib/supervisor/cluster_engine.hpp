@@ -46,6 +46,9 @@ class ClusterEngine {
              std::map<std::string, std::string> fields = {});
   void stamp(AuditRecord& r) const;
   std::string new_operation_id();
+  // The id of the automatic recovery from the failover being handled ("" when none): derived from
+  // the failover itself, so it stays the same across restarts without being persisted.
+  std::string recovery_id() const;
 
   ClusterConfig config_;
   Ports ports_;

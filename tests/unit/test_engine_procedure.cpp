@@ -75,7 +75,7 @@ Outcome drive(SimCluster& sim, const ClusterConfig& cfg, int max_ticks = 400, bo
       wait = sup->tick();
       auto v = sup->view();
       if (approve && v.state == ClusterState::Validated && v.operation.empty())
-        sup->request_failback("test", [](Status) {});
+        sup->request_failback("test", [](const Status&) {});
     } catch (const sim::Crash&) {
       ++out.crashes;
       sup.reset();
@@ -153,6 +153,25 @@ TEST(EngineProcedure, FailbackInApproveMode) {
   EXPECT_LT(pos("127.0.0.11: SET GLOBAL read_only = 1"), pos("CHANGE MASTER TO"));
   for (const auto& r : sim.audit_records)
     EXPECT_EQ(r.message.find("s3cret"), std::string::npos) << r.message;
+  // Every transition belongs to an operation: the automatic recovery until the operator's failback
+  // (its own id) takes over; healthy -> degraded and switched-back -> healthy included.
+  std::string recovery, failback;
+  for (const auto& r : sim.audit_records) {
+    if (r.kind == AuditKind::Operation && r.message.rfind("failback approved", 0) == 0)
+      failback = r.operation_id;
+    if (r.kind != AuditKind::Transition) continue;
+    EXPECT_FALSE(r.operation_id.empty()) << r.message;
+    if (r.state_from == "healthy") recovery = r.operation_id;
+    if (r.state_from == "degraded") {
+      EXPECT_EQ(r.operation_id, recovery) << r.message;
+    }
+    if (r.state_from == "validated" || r.state_from == "switched-back") {
+      EXPECT_EQ(r.operation_id, failback) << r.message;
+    }
+  }
+  EXPECT_FALSE(recovery.empty());
+  EXPECT_FALSE(failback.empty());
+  EXPECT_NE(recovery, failback);
 }
 
 TEST(EngineProcedure, AutoModeNeedsNoApproval) {
