@@ -28,7 +28,9 @@ CommandSpec configured(const ClusterConfig& c, const std::vector<std::string>& a
 }  // namespace
 
 CommandSpec check_ssh(const ClusterConfig& c) {
-  return tool(c, "masterha_check_ssh", false);
+  CommandSpec spec = tool(c, "masterha_check_ssh", false);
+  spec.exit_code_meaningful = false;  // 255 on success and on failure: its text says which
+  return spec;
 }
 CommandSpec check_repl(const ClusterConfig& c) {
   return tool(c, "masterha_check_repl", false);

@@ -17,6 +17,7 @@ struct CommandSpec {
   std::vector<std::string> env;               // "KEY=VALUE" added to the clean base environment
   std::chrono::milliseconds timeout{60'000};  // the whole group is killed after this
   bool mutates = true;                        // false for pure checks (dry-run runs them)
+  bool exit_code_meaningful = true;           // false: judged by its output (masterha_check_ssh)
 
   std::string display() const;  // argv joined with spaces and quoted where needed, for logs
 };

@@ -73,10 +73,16 @@ void StepIo::audit_command(AuditKind kind, const std::string& prefix, const std:
     return;
   }
   const auto& o = *result;
-  std::string how = o.timed_out     ? "timed out"
-                    : o.term_signal ? "killed by signal " + std::to_string(o.term_signal)
-                                    : "exit " + std::to_string(o.exit_code);
-  audit(kind, o.succeeded() ? AuditPriority::Info : AuditPriority::Warning,
+  // A tool whose exit code means nothing is judged by its output in the step; its record must not
+  // cry wolf (masterha_check_ssh exits 255 after "All SSH connection tests passed successfully").
+  const bool ended = !o.timed_out && o.term_signal == 0;
+  const bool fine = o.succeeded() || (ended && !spec.exit_code_meaningful);
+  std::string how = o.timed_out ? "timed out"
+                    : o.term_signal
+                        ? "killed by signal " + std::to_string(o.term_signal)
+                        : "exit " + std::to_string(o.exit_code) +
+                              (spec.exit_code_meaningful ? "" : " (not meaningful: judged by its output)");
+  audit(kind, fine ? AuditPriority::Info : AuditPriority::Warning,
         prefix + spec.display() + ": " + how + " after " + ms(o.duration) + " ms", server,
         {{"COMMAND", spec.display()},
          {"EXIT_CODE", std::to_string(o.exit_code)},

@@ -42,6 +42,11 @@ TEST(ValidateStep, BothChecksPassOnTheirRealOutput) {
   ASSERT_EQ(cmds.size(), 2u) << h.audit.dump();
   EXPECT_EQ(cmds[0].fields.at("EXIT_CODE"), "255");
   EXPECT_EQ(cmds[1].fields.at("EXIT_CODE"), "0");
+  // Its 255 is not a failure: the record says so and is not a warning in the journal.
+  EXPECT_EQ(cmds[0].priority, AuditPriority::Info) << cmds[0].message;
+  EXPECT_NE(cmds[0].message.find("exit 255 (not meaningful: judged by its output)"), std::string::npos)
+      << cmds[0].message;
+  EXPECT_EQ(cmds[1].priority, AuditPriority::Info) << cmds[1].message;
 }
 
 TEST(ValidateStep, CheckSshFailureIsReadFromItsTextNotItsExitCode) {
@@ -59,6 +64,9 @@ TEST(ValidateStep, CheckSshFailureIsReadFromItsTextNotItsExitCode) {
   EXPECT_NE(o.suggestion.find("masterha_check_ssh --conf=/etc/mha/app1.cnf"), std::string::npos)
       << o.suggestion;
   EXPECT_EQ(h.commands.issued().size(), 1u) << "check_repl is not run after a failed check_ssh";
+  auto cmds = h.audit.of(AuditKind::Command);
+  ASSERT_EQ(cmds.size(), 1u) << h.audit.dump();
+  EXPECT_EQ(cmds[0].priority, AuditPriority::Info) << "the step's block says it failed, not the exit code";
 }
 
 TEST(ValidateStep, FailureTextWinsOverAnExitCodeOfZero) {
