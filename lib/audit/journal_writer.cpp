@@ -142,8 +142,9 @@ bool JournalWriter::send_to_journal(int priority, const std::string& message,
 void JournalWriter::write_fallback(int priority, const std::string& message,
                                    const std::vector<JournalField>& fields) {
   auto line = format_line(priority, options_.identifier, message, fields);
-  std::fwrite(line.data(), 1, line.size(), options_.fallback);
-  std::fflush(options_.fallback);
+  // A fallback line that cannot be written has nowhere else to go.
+  (void)std::fwrite(line.data(), 1, line.size(), options_.fallback);
+  (void)std::fflush(options_.fallback);
 }
 
 void JournalWriter::write(int priority, const std::string& message, const std::vector<JournalField>& fields) {

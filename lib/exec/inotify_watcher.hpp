@@ -38,7 +38,7 @@ struct InotifyWatcherOptions {
 class InotifyWatcher final : public FileWatchPort {
  public:
   explicit InotifyWatcher(boost::asio::io_context& io, InotifyWatcherOptions options = {});
-  ~InotifyWatcher() override;
+  ~InotifyWatcher() override;  // NOLINT(bugprone-exception-escape): see the definition
   InotifyWatcher(const InotifyWatcher&) = delete;
   InotifyWatcher& operator=(const InotifyWatcher&) = delete;
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/errno_text.hpp"
 #include "exec/unique_fd.hpp"
 
 namespace mhafb {
@@ -25,7 +26,7 @@ std::string reason(int err) {
     case EROFS:
       return "the file system is read-only";
     default:
-      return std::strerror(err);
+      return errno_text(err);
   }
 }
 
@@ -114,7 +115,8 @@ Status copy_across_file_systems(const std::string& from, const std::string& to) 
     e.message += "; " + from + " is unchanged";
     return e;
   };
-  std::array<char, 64 * 1024> buffer;
+  // Filled by read() before any byte is used; zeroing 64 KiB per call would be wasted work.
+  std::array<char, 64 * 1024> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   for (;;) {
     ssize_t n = retry_eintr([&] { return ::read(src.get(), buffer.data(), buffer.size()); });
     if (n < 0) return fail(io_error(what, errno));
@@ -157,7 +159,8 @@ Result<std::string> PosixFiles::read_tail(const std::string& path, std::uint64_t
   if (S_ISDIR(st.st_mode)) return Error::invalid("cannot read " + path + ": it is a directory");
 
   std::string out;
-  std::array<char, 64 * 1024> buffer;
+  // Filled by read() before any byte is used; zeroing 64 KiB per call would be wasted work.
+  std::array<char, 64 * 1024> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   if (S_ISREG(st.st_mode)) {
     // Start max_bytes before the current end; a log that grows meanwhile is cut at max_bytes.
     auto size = static_cast<std::uint64_t>(st.st_size);

@@ -20,6 +20,7 @@ extern "C" {
 #include <cstring>
 #include <vector>
 
+#include "common/errno_text.hpp"
 #include "exec/unique_fd.hpp"
 
 namespace mhafb {
@@ -27,10 +28,6 @@ namespace mhafb {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string errno_text(int err) {
-  return std::strerror(err);
-}
 
 // Keeps the last `cap` bytes of a stream; compacts lazily so appending stays linear.
 class TailBuffer {
@@ -206,7 +203,8 @@ bool has_exited(pid_t pid) {
 
 // Reads what is available now; returns false once the writer side is closed.
 bool drain(int fd, TailBuffer& buffer) {
-  std::array<char, 64 * 1024> chunk;
+  // Filled by read() before any byte is used; zeroing 64 KiB per call would be wasted work.
+  std::array<char, 64 * 1024> chunk;  // NOLINT(cppcoreguidelines-pro-type-member-init)
   // Bounded per call so a tool that writes without pause cannot starve the deadline check.
   for (int i = 0; i < 16; ++i) {
     ssize_t n = retry_eintr([&] { return ::read(fd, chunk.data(), chunk.size()); });

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/errno_text.hpp"
 #include "exec/ssh_known_hosts.hpp"
 #include "exec/unique_fd.hpp"
 
@@ -63,12 +64,12 @@ Result<UniqueFd> tcp_connect(const RemoteTarget& target, Clock::time_point deadl
   for (const addrinfo* ai = addresses.get(); ai != nullptr; ai = ai->ai_next) {
     UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
     if (fd.get() < 0) {
-      last_failure = std::strerror(errno);
+      last_failure = errno_text(errno);
       continue;
     }
     int rc = ::connect(fd.get(), ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno != EINPROGRESS) {
-      last_failure = std::strerror(errno);
+      last_failure = errno_text(errno);
       continue;
     }
     if (rc != 0) {
@@ -88,7 +89,7 @@ Result<UniqueFd> tcp_connect(const RemoteTarget& target, Clock::time_point deadl
       socklen_t len = sizeof so_error;
       if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len) != 0) so_error = errno;
       if (so_error != 0) {
-        last_failure = std::strerror(so_error);
+        last_failure = errno_text(so_error);
         continue;
       }
     }
@@ -124,7 +125,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const RemoteTarget& target,
   if (target.user.empty()) return Error::invalid("no SSH user for " + who);
   if (::access(options.identity_file.c_str(), R_OK) != 0) {
     return auth_error("cannot read the SSH identity file '" + options.identity_file + "' for " + who + ": " +
-                      std::strerror(errno));
+                      errno_text(errno));
   }
 
   auto conn = std::make_unique<Connection>(Key{}, target);

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string_view>
 
+#include "common/errno_text.hpp"
+
 namespace mhafb::ssh {
 namespace {
 
@@ -81,7 +83,7 @@ Result<KnownHosts> KnownHosts::load(LIBSSH2_SESSION* session, const std::string&
   std::ifstream in(path);
   if (!in.is_open()) {
     const int err = errno;
-    return host_key_error("cannot read the known_hosts file " + path + ": " + std::strerror(err) +
+    return host_key_error("cannot read the known_hosts file " + path + ": " + errno_text(err) +
                           "; SSH host keys cannot be verified without it");
   }
   std::string line;

@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/errno_text.hpp"
 #include "config/config_tiny.hpp"
 #include "config/mha_config_detail.hpp"
 #include "config/secret_file.hpp"
@@ -416,7 +417,7 @@ std::string mha_app_name(const std::string& conf) {
   size_t slash = path.find_last_of('/');
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   size_t dot = base.find_last_of('.');
-  if (dot != std::string::npos) base = base.substr(0, dot);
+  if (dot != std::string::npos) base.resize(dot);
   return base.empty() ? conf : base;
 }
 
@@ -562,7 +563,7 @@ bool read_whole_file(const std::string& path, std::string& out, std::string& why
   // A FIFO or a device would block the reader (and the daemon's reload) forever.
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
-    why = std::strerror(errno);
+    why = errno_text(errno);
     return false;
   }
   if (!S_ISREG(st.st_mode)) {
@@ -571,7 +572,7 @@ bool read_whole_file(const std::string& path, std::string& out, std::string& why
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    why = std::strerror(errno);
+    why = errno_text(errno);
     return false;
   }
   std::ostringstream ss;

@@ -81,7 +81,7 @@ Line classify(std::string_view raw) {
   std::string_view s = strip_timestamp(raw);
   if (s.empty() || s.front() != '[') return line;
   std::size_t close = s.find(']');
-  if (close == std::string_view::npos || close > 12) return line;
+  if (close > 12) return line;  // also when there is no ']' (npos)
   std::string_view word = s.substr(1, close - 1);
   Level level;
   if (word == "info" || word == "notice")
@@ -97,7 +97,7 @@ Line classify(std::string_view raw) {
   s.remove_prefix(close + 1);
   if (!s.empty() && s.front() == '[') {  // "[script, lnN]" after the error level
     std::size_t end = s.find(']');
-    if (end != std::string_view::npos && end < 400 && contains(s.substr(0, end), ", ln"))
+    if (end < 400 && contains(s.substr(0, end), ", ln"))  // end < 400 also excludes npos
       s.remove_prefix(end + 1);
   }
   if (!s.empty() && s.front() == ' ') s.remove_prefix(1);

@@ -1,7 +1,8 @@
 // Statement texts for both dialects. Audit texts replace the password literal with '***'.
 #include "sql/statements.hpp"
 
-#include <cstdio>
+#include <array>
+#include <charconv>
 
 #include "sql/sql_quote.hpp"
 
@@ -51,8 +52,21 @@ SqlStatement with_secret(const Words& w, const std::string& host, int port, cons
 }  // namespace
 
 bool mysql_has_replica_syntax(const std::string& version) {
-  int major = 0, minor = 0, patch = 0;
-  if (std::sscanf(version.c_str(), "%d.%d.%d", &major, &minor, &patch) < 2) return false;
+  // "8.0.23-log" -> {8, 0, 23}; from_chars reports overflow where sscanf's %d would be undefined.
+  std::array<int, 3> v{0, 0, 0};
+  std::size_t parsed = 0;
+  const char* p = version.data();
+  const char* end = p + version.size();
+  while (parsed < v.size()) {
+    auto [next, ec] = std::from_chars(p, end, v[parsed]);
+    if (ec != std::errc{}) break;
+    ++parsed;
+    p = next;
+    if (p == end || *p != '.') break;
+    ++p;
+  }
+  if (parsed < 2) return false;
+  const int major = v[0], minor = v[1], patch = v[2];
   if (major != 8) return major > 8;
   if (minor > 0) return true;
   return patch >= 23;

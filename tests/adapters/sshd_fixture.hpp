@@ -47,15 +47,16 @@ inline pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
   const pid_t pid = ::fork();
   if (pid != 0) return pid;
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (::getppid() != parent) ::_exit(127);
+  // std::_Exit is _exit (no atexit handlers, no stdio flush) that cppcheck knows never returns.
+  if (::getppid() != parent) std::_Exit(127);
   const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || null < 0) ::_exit(127);
+  if (fd < 0 || null < 0) std::_Exit(127);
   ::dup2(null, 0);
   ::dup2(fd, 1);
   ::dup2(fd, 2);
   ::execv(args[0], args.data());
-  ::_exit(127);
+  std::_Exit(127);
 }
 
 // Runs a program to completion; its exit status, or -1 when it did not exit normally.

@@ -50,7 +50,7 @@ class MariaDbSqlPortTest : public ::testing::Test {
     }
   }
 
-  static std::unique_ptr<MariaDbSqlPort> make_port(MariaDbOptions options = {},
+  static std::unique_ptr<MariaDbSqlPort> make_port(const MariaDbOptions& options = {},
                                                    std::string password = MariaDbServer::kPassword) {
     return std::make_unique<MariaDbSqlPort>(MariaDbCredentials{MariaDbServer::kUser, std::move(password)},
                                             options);

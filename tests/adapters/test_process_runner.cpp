@@ -276,16 +276,18 @@ TEST(ProcessRunner, ChildInheritsNoDescriptorsAndStdinIsDevNull) {
   EXPECT_EQ(cat->out, "");
 }
 
+// setenv/unsetenv below are not thread-safe; nothing else runs while they are called (run() is
+// synchronous and the test starts no thread), hence the NOLINT(concurrency-mt-unsafe) on them.
 TEST(ProcessRunner, ChildSeesOnlyTheCleanEnvironmentPlusSpecEnv) {
-  ASSERT_EQ(::setenv("MHAFB_TEST_SECRET", "hunter2", 1), 0);
-  ASSERT_EQ(::setenv("NOTIFY_SOCKET", "/run/test-notify", 1), 0);
+  ASSERT_EQ(::setenv("MHAFB_TEST_SECRET", "hunter2", 1), 0);       // NOLINT(concurrency-mt-unsafe)
+  ASSERT_EQ(::setenv("NOTIFY_SOCKET", "/run/test-notify", 1), 0);  // NOLINT(concurrency-mt-unsafe)
   ProcessRunner runner;
   auto r = runner.run(spec_of({"env"}));
   auto extra = spec_of({"env"});
   extra.env = {"MHA_EXTRA=1", "LANG=C", "PERL5LIB=/opt/lab/lib"};
   auto r2 = runner.run(extra);
-  ::unsetenv("MHAFB_TEST_SECRET");
-  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("MHAFB_TEST_SECRET");  // NOLINT(concurrency-mt-unsafe)
+  ::unsetenv("NOTIFY_SOCKET");      // NOLINT(concurrency-mt-unsafe)
 
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(lines_of(r->out),
@@ -309,7 +311,7 @@ TEST(ProcessRunner, ProgramIsLookedUpInTheCleanPathNotTheDaemons) {
   }
   ::chmod(tool.c_str(), 0755);
   std::string old_path = ::getenv("PATH") ? ::getenv("PATH") : "";
-  ::setenv("PATH", (dir + ":" + old_path).c_str(), 1);
+  ::setenv("PATH", (dir + ":" + old_path).c_str(), 1);  // NOLINT(concurrency-mt-unsafe): no other thread
 
   ProcessRunner runner;
   auto by_name = runner.run(spec_of({"mhafb-only-in-daemon-path"}));
@@ -317,7 +319,7 @@ TEST(ProcessRunner, ProgramIsLookedUpInTheCleanPathNotTheDaemons) {
   with_env_path.env = {"PATH=" + dir + ":/usr/bin:/bin"};
   auto via_spec_path = runner.run(with_env_path);
   auto by_path = runner.run(spec_of({tool}));
-  ::setenv("PATH", old_path.c_str(), 1);
+  ::setenv("PATH", old_path.c_str(), 1);  // NOLINT(concurrency-mt-unsafe): no other thread
 
   ASSERT_FALSE(by_name.ok());
   EXPECT_EQ(by_name.error().kind, ErrorKind::NotFound);
@@ -325,8 +327,8 @@ TEST(ProcessRunner, ProgramIsLookedUpInTheCleanPathNotTheDaemons) {
   EXPECT_EQ(via_spec_path->out, "ran\n");
   ASSERT_TRUE(by_path.ok());
   EXPECT_EQ(by_path->out, "ran\n");
-  std::remove(tool.c_str());
-  ::rmdir(dir.c_str());
+  EXPECT_EQ(std::remove(tool.c_str()), 0);
+  EXPECT_EQ(::rmdir(dir.c_str()), 0);
 }
 
 TEST(ProcessRunner, CapsOutputKeepingTheTailAndSaysSo) {

@@ -182,9 +182,10 @@ TEST_F(SshRemoteShellTest, StdinIsAtEndOfFile) {
 
 TEST_F(SshRemoteShellTest, NoEnvironmentIsSent) {
   // The remote shell's own environment only: nothing of ours leaks over (e.g. a test marker).
-  ASSERT_EQ(::setenv("MHAFB_SSH_LEAK_CHECK", "leaked", 1), 0);
+  // No other thread runs while the environment changes (run() is synchronous).
+  ASSERT_EQ(::setenv("MHAFB_SSH_LEAK_CHECK", "leaked", 1), 0);  // NOLINT(concurrency-mt-unsafe)
   auto result = run({"sh", "-c", "echo \"[${MHAFB_SSH_LEAK_CHECK-}]\""});
-  ::unsetenv("MHAFB_SSH_LEAK_CHECK");
+  ::unsetenv("MHAFB_SSH_LEAK_CHECK");  // NOLINT(concurrency-mt-unsafe)
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(result->out, "[]\n");
 }

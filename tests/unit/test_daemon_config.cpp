@@ -714,7 +714,7 @@ TEST_F(DaemonConfigTest, HostileHostsInTheMhaConfigAreRejectedNamingFileAndKey) 
           "[server1]\nhostname=db1\n[server2]\nhostname=db2\n" +
           key + "=" + h + "\n";
       if (key == std::string("hostname"))
-        text = text.substr(0, text.find("hostname=db2\n")) + "hostname=" + h + "\n";
+        text.replace(text.find("hostname=db2\n"), std::string::npos, "hostname=" + h + "\n");
       write("mha/app1.cnf", text);
       auto c = load_cluster();
       SCOPED_TRACE(key + "=" + h + "\n" + all(c));

@@ -27,8 +27,7 @@ const std::string kReport = kStateDir + "/history/app1-divergence-" + kStamp + "
 // A real, empty state directory, removed afterwards.
 struct TempStateDir {
   std::string path;
-  TempStateDir() {
-    path = ::testing::TempDir() + "mhafb-divergence-XXXXXX";
+  TempStateDir() : path(::testing::TempDir() + "mhafb-divergence-XXXXXX") {
     if (!::mkdtemp(path.data())) ADD_FAILURE() << "mkdtemp " << path;
   }
   ~TempStateDir() {
@@ -231,7 +230,7 @@ TEST(DivergenceGateStep, ExtraTransactionsBlockAndAreSavedWithMysqlbinlog) {
   ASSERT_NE(report, nullptr) << "report not written; files: "
                              << ::testing::PrintToString(h.files.paths_under("/"));
   EXPECT_EQ(report->mode, 0600u);
-  for (std::string needle :
+  for (const std::string& needle :
        {std::string("Divergence found by mha-failback on cluster app1"),
         std::string("old master: 127.0.0.11 (server_id 1)"),
         std::string("new master: 127.0.0.12 (server_id 2)"), std::string("method: gtid_binlog_state"),

@@ -389,7 +389,7 @@ TEST(MysqlDivergence, ErrorsSayWhichSide) {
 // ------------------------------------------------------------------ totality
 
 TEST(GtidTotality, RandomBytesNeverCrash) {
-  std::mt19937 rng(12345);
+  std::mt19937 rng(12345);  // NOLINT(cert-msc51-cpp): a fixed seed keeps a failure reproducible
   static constexpr char kAlphabet[] = "0123456789-,:abcdefABCDEF \n\t\r\x00\xff_xyz";
   const std::string alphabet(kAlphabet, sizeof kAlphabet - 1);
   for (int i = 0; i < 20000; ++i) {

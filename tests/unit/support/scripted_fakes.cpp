@@ -281,7 +281,7 @@ ScriptedSql& ScriptedSql::expect(std::string host, std::string exact_text, Resul
   Expectation e;
   e.kind = CallKind::Sql;
   e.what = "sql on " + host + ": " + exact_text;
-  e.matches = [host, exact_text](const Call& c) {
+  e.matches = [host = std::move(host), exact_text = std::move(exact_text)](const Call& c) {
     return host_is(c, host) && c.statement.text == exact_text;
   };
   e.reply.rows = std::move(result);
@@ -293,7 +293,7 @@ ScriptedSql& ScriptedSql::expect_prefix(std::string host, std::string prefix, Re
   Expectation e;
   e.kind = CallKind::Sql;
   e.what = "sql on " + host + ": " + prefix + "...";
-  e.matches = [host, prefix](const Call& c) {
+  e.matches = [host = std::move(host), prefix = std::move(prefix)](const Call& c) {
     return host_is(c, host) && c.statement.text.rfind(prefix, 0) == 0;
   };
   e.reply.rows = std::move(result);
@@ -305,8 +305,10 @@ ScriptedSql& ScriptedSql::expect_if(std::string host, std::string what,
                                     std::function<bool(const SqlStatement&)> pred, Result<ResultSet> result) {
   Expectation e;
   e.kind = CallKind::Sql;
-  e.what = "sql on " + host + ": " + what;
-  e.matches = [host, pred = std::move(pred)](const Call& c) { return host_is(c, host) && pred(c.statement); };
+  e.what = "sql on " + host + ": " + std::move(what);
+  e.matches = [host = std::move(host), pred = std::move(pred)](const Call& c) {
+    return host_is(c, host) && pred(c.statement);
+  };
   e.reply.rows = std::move(result);
   script_.expect(std::move(e));
   return *this;
@@ -353,7 +355,7 @@ ScriptedCommands& ScriptedCommands::expect(std::vector<std::string> argv, Result
   Expectation e;
   e.kind = CallKind::Command;
   e.what = "command: " + join(argv);
-  e.matches = [argv](const Call& c) { return c.spec.argv == argv; };
+  e.matches = [argv = std::move(argv)](const Call& c) { return c.spec.argv == argv; };
   e.reply.output = std::move(result);
   script_.expect(std::move(e));
   return *this;
@@ -364,7 +366,7 @@ ScriptedCommands& ScriptedCommands::expect_prefix(std::vector<std::string> prefi
   Expectation e;
   e.kind = CallKind::Command;
   e.what = "command: " + join(prefix) + " ...";
-  e.matches = [prefix](const Call& c) {
+  e.matches = [prefix = std::move(prefix)](const Call& c) {
     return c.spec.argv.size() >= prefix.size() &&
            std::equal(prefix.begin(), prefix.end(), c.spec.argv.begin());
   };
@@ -377,7 +379,7 @@ ScriptedCommands& ScriptedCommands::expect_if(std::string what, std::function<bo
                                               Result<CommandOutput> result) {
   Expectation e;
   e.kind = CallKind::Command;
-  e.what = "command: " + what;
+  e.what = "command: " + std::move(what);
   e.matches = [pred = std::move(pred)](const Call& c) { return pred(c.spec); };
   e.reply.output = std::move(result);
   script_.expect(std::move(e));
@@ -408,7 +410,9 @@ ScriptedRemote& ScriptedRemote::expect_run(std::string host, std::vector<std::st
   Expectation e;
   e.kind = CallKind::Remote;
   e.what = "remote on " + host + ": " + join(argv);
-  e.matches = [host, argv](const Call& c) { return c.target == host && c.spec.argv == argv; };
+  e.matches = [host = std::move(host), argv = std::move(argv)](const Call& c) {
+    return c.target == host && c.spec.argv == argv;
+  };
   e.reply.output = std::move(result);
   script_.expect(std::move(e));
   return *this;
@@ -418,7 +422,7 @@ ScriptedRemote& ScriptedRemote::expect_probe(std::string host, Status result) {
   Expectation e;
   e.kind = CallKind::Probe;
   e.what = "ssh probe of " + host;
-  e.matches = [host](const Call& c) { return c.target == host; };
+  e.matches = [host = std::move(host)](const Call& c) { return c.target == host; };
   e.reply.status = std::move(result);
   script_.expect(std::move(e));
   return *this;

@@ -181,9 +181,8 @@ class FakeClock final : public ClockPort {
     now_ += step_;
     return t;
   }
-  // Waits advance the fake time instead of sleeping (no `override`: ClockPort gained sleep_for
-  // later, and this keeps the fake valid either way).
-  void sleep_for(std::chrono::milliseconds d) {
+  // Waits advance the fake time instead of sleeping.
+  void sleep_for(std::chrono::milliseconds d) override {
     now_ += d;
     slept_ += d;
   }

@@ -62,8 +62,7 @@ std::string Server::binlog_state_text() const {
   return out;
 }
 
-SimCluster::SimCluster() {
-  now = TimePoint(std::chrono::seconds(1'800'000'000));
+SimCluster::SimCluster() : now(std::chrono::seconds(1'800'000'000)) {
   db1.host = "127.0.0.11";
   db1.server_id = 1;
   db2.host = "127.0.0.12";

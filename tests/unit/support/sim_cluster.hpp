@@ -95,7 +95,7 @@ class SimCluster {
   struct SqlImpl final : SqlPort {
     SimCluster& c;
     explicit SqlImpl(SimCluster& c) : c(c) {}
-    Result<ResultSet> query(const Endpoint& server, const SqlStatement& statement) override;
+    Result<ResultSet> query(const Endpoint& ep, const SqlStatement& st) override;
   };
   struct CommandsImpl final : CommandPort {
     SimCluster& c;

@@ -339,7 +339,10 @@ StepOutcome StepHarness::run(StepOutcome (*step)(StepContext&), bool planning) {
         r.state = std::string(to_string(state.state));
       });
   StepContext ctx{config, snapshot, state, io, abort, state_dir, planning};
+  // The outcome holds values only, nothing of `io` (cppcheck sees the reference in `ctx`).
+  // cppcheck-suppress danglingLifetime
   outcome = step(ctx);
+  // cppcheck-suppress danglingLifetime
   return *outcome;
 }
 
