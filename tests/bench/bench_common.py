@@ -541,3 +541,55 @@ def general_log_on(lab: Lab, on: bool, max_connections: Optional[int] = None) ->
                 cur.execute("SET SESSION sql_log_bin=0")
                 cur.execute("TRUNCATE TABLE mysql.general_log")
             cur.execute(f"SET GLOBAL general_log={1 if on else 0}")
+
+
+def dir_event_rate(directory: str = "/tmp", seconds: float = 5.0) -> float:
+    """Events per second that an inotify watch with mha-failbackd's mask (create, delete, moves,
+    close-write, attrib, modify) sees in `directory`: the background that wakes the daemon while
+    its flag watcher watches that directory as an ancestor of a cluster's MHA work dir."""
+    import ctypes
+    import select
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK)
+    if fd < 0:
+        return -1.0
+    try:
+        mask = 0x100 | 0x200 | 0x40 | 0x80 | 0x8 | 0x4 | 0x2  # CREATE DELETE MOVED_FROM/TO CLOSE_WRITE ATTRIB MODIFY
+        if libc.inotify_add_watch(fd, directory.encode(), mask) < 0:
+            return -1.0
+        n, end = 0, time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                buf = os.read(fd, 65536)
+                off = 0
+                while off + 16 <= len(buf):
+                    name_len = int.from_bytes(buf[off + 12:off + 16], "little")
+                    off += 16 + name_len
+                    n += 1
+        return round(n / seconds, 1)
+    finally:
+        os.close(fd)
+
+
+class AncestorEvents:
+    """Counts, in threads, the inotify events of every ancestor directory of `path` while a
+    footprint window runs (what wakes a flag watcher that watches them with a full mask)."""
+
+    def __init__(self, path: Path, seconds: float):
+        self.rates: dict[str, float] = {}
+        dirs = [str(p) for p in reversed(Path(path).parents)]
+        self._threads = [threading.Thread(target=self._one, args=(d, seconds), daemon=True) for d in dirs]
+        for t in self._threads:
+            t.start()
+
+    def _one(self, d: str, seconds: float) -> None:
+        self.rates[d] = dir_event_rate(d, seconds)
+
+    def result(self) -> dict[str, float]:
+        for t in self._threads:
+            t.join()
+        return self.rates

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import (BenchStack, LoadWatch, common_args, daemon_config, footprint, header,  # noqa: E402
+from bench_common import (AncestorEvents, BenchStack, LoadWatch, common_args, daemon_config, footprint, header,  # noqa: E402
                           print_table, results_dir, save_json)
 
 
@@ -47,7 +47,9 @@ def main() -> int:
         cfg = daemon_config(stack.lab, stack.work / "mha-failback.json", "approve", 30, a.probe_ms)
         d = stack.start_daemon(cfg)
         time.sleep(5.0)
+        bg = AncestorEvents(stack.lab.failover_flag, a.seconds)
         fp = footprint(d.pid, a.seconds)
+        fp["events_per_s_in_flag_ancestors"] = bg.result()
         traced = ""
         if a.strace:
             # After the window (strace slows the traced process): which system calls the wakeups are.
@@ -71,6 +73,8 @@ def main() -> int:
         ["voluntary context switches / s (wakeups)", fp["voluntary_cs_per_s"], ""],
         ["involuntary context switches / s", fp["nonvoluntary_cs_per_s"], ""],
         ["threads", fp["threads"], ""],
+        ["inotify events/s in the flag's ancestor directories (others' writes)",
+         round(sum(fp["events_per_s_in_flag_ancestors"].values()), 1), ""],
         ["load average (1 min) min/median/max", f"{ld['load1_min']}/{ld['load1_median']}/{ld['load1_max']}", ""],
     ])
     save_json(out, "bench_idle", {"machine": m, "load": ld, "args": vars(a), "footprint": fp,

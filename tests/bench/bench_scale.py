@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_common import (ACCOUNTS, BenchStack, general_log_on, LoadWatch, common_args, footprint, header, make_apps,  # noqa: E402
+from bench_common import (ACCOUNTS, AncestorEvents, BenchStack, general_log_on, LoadWatch, common_args, footprint, header, make_apps,  # noqa: E402
                           multi_cluster_config, percentile, print_table, results_dir, save_json)
 
 FACTS = "SELECT @@GLOBAL.version AS version"
@@ -135,7 +135,9 @@ def main() -> int:
             ready_s = time.monotonic() - t_start
             time.sleep(a.warmup)
             w0 = time.time()
+            bg = AncestorEvents(confs[0].parent / "work" / "x", a.seconds)
             fp = footprint(d.pid, a.seconds)
+            fp["events_per_s_in_flag_ancestors"] = bg.result()
             w1 = time.time()
             general_log_on(lab, False)
             rows1 = general_log(lab, "db1", w0, w1, admin)
@@ -154,11 +156,12 @@ def main() -> int:
                         "target at 200: CPU < 10%, no late probe",
                         ["clusters", "CPU %", "CPU %/cluster", "RSS MiB", "wakeups/s", "probes (db1)",
                          "period p50", "period p99", "late >100ms", "missed", "probe p50 ms", "probe p99 ms",
-                         "probe max ms"],
+                         "probe max ms", "ancestor events/s"],
                         [[r["clusters"], r["cpu_percent"], round(r["cpu_percent"] / r["clusters"], 4),
                           r["rss_mib_max"], r["voluntary_cs_per_s"], r["probes_db1"], r["period_p50_ms"],
                           r["period_p99_ms"], r["late_over_100ms"], r["missed"], r["probe_latency_p50_ms"],
-                          r["probe_latency_p99_ms"], r["probe_latency_max_ms"]] for r in results])
+                          r["probe_latency_p99_ms"], r["probe_latency_max_ms"],
+                          round(sum(r["events_per_s_in_flag_ancestors"].values()), 1)] for r in results])
     print(f"# load average (1 min) {ld['load1_min']}/{ld['load1_median']}/{ld['load1_max']}", flush=True)
     save_json(out, "bench_scale", {"machine": m, "load": ld, "args": vars(a), "results": results,
                                    "tables": [table]})

@@ -119,6 +119,16 @@ def measure(lab, current: str, target: str, start: float, end: float, kind: str,
     return row
 
 
+def stop_writer(lab, all_acks: Path) -> dict:
+    """Stops the writer and keeps its acknowledged ids: writer_start empties acks.txt."""
+    summary = lab.writer_stop()
+    acks = lab.path("writer", "acks.txt")
+    if acks.exists():
+        with open(all_acks, "a") as f:
+            f.write(acks.read_text())
+    return summary
+
+
 def bare_samples(stack: BenchStack, count: int) -> list[dict]:
     lab = stack.lab
     lab.manager_stop()
@@ -143,13 +153,13 @@ def bare_samples(stack: BenchStack, count: int) -> list[dict]:
     return out
 
 
-def daemon_samples(stack: BenchStack, cfg: Path, rounds: int) -> list[dict]:
+def daemon_samples(stack: BenchStack, cfg: Path, rounds: int, all_acks: Path) -> list[dict]:
     lab = stack.lab
     out = []
     d = stack.start_daemon(cfg)
     for i in range(rounds):
         lab.manager_start()
-        lab.writer_stop()
+        stop_writer(lab, all_acks)
         m0 = d.mark()
         fo = lab.failover(mode="manager", ssh_down=True)
         if not (fo.rc in (0, None) and fo.completed_text and fo.flag_written and fo.new_master_writable):
@@ -214,13 +224,14 @@ def main() -> int:
         stack.lab.writer_start()
         time.sleep(1.0)
         rows += bare_samples(stack, a.bare)
-        rows += daemon_samples(stack, cfg, a.rounds)
+        all_acks = stack.work / "all-acks.txt"
+        rows += daemon_samples(stack, cfg, a.rounds, all_acks)
         time.sleep(1.0)
-        summary = stack.lab.writer_stop()
+        summary = stop_writer(stack.lab, all_acks)
         for h in ("db1", "db2"):
-            v = stack.lab.verify(h, checksum_wait=30)
+            v = stack.lab.verify(h, acks=all_acks, checksum_wait=30)
             verify[h] = {"acked": v["acked"], "missing": v["missing"], "checksums_equal": v.get("checksums_equal")}
-        verify["writer"] = summary
+        verify["writer_last_run"] = summary
     finally:
         stack.stop(a.keep)
     ld = load.stop()

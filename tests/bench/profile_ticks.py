@@ -66,12 +66,12 @@ def main() -> int:
         confs = make_apps(lab, stack.work / "apps", names)
         cfg = multi_cluster_config(lab, stack.work / "profile.json", confs, "approve", a.probe_ms,
                                    stack.work / "state", stable_seconds=30)
+        general_log_on(lab, True, max_connections=1000)  # one connection per cluster and server
         stack.start_bus()
         d = ValgrindDaemon(stack.work, cfg, stack.bus.address, "valgrind", out_file=prof)
         stack.daemons.append(d)
         d.start(ready_timeout=300)
         time.sleep(a.warmup)
-        general_log_on(lab, True, max_connections=1000)
         subprocess.run(["/usr/bin/callgrind_control", "-z", str(d.pid)], capture_output=True, timeout=60)
         w0 = time.time()
         time.sleep(a.seconds)
