@@ -324,7 +324,18 @@ std::chrono::milliseconds ClusterEngine::tick() {
       state_.operation_kind = "failback";
     }
     state_.step_in_progress = std::string(to_string(d.step));
-    (void)persisted("start:" + state_.step_in_progress, [&] { return persist(); });
+    // A side effect whose intent is not on disk could be repeated or forgotten after a restart: it
+    // does not run until the state file can be written again.
+    if (Status saved = persisted("start:" + state_.step_in_progress, [&] { return persist(); }); !saved) {
+      state_.step_in_progress.clear();
+      const std::string step_name(to_string(d.step));
+      state_.last_error =
+          "cannot persist state before " + step_name + " (" + saved.error().message + "); not running it";
+      audit(AuditKind::StepFinished, AuditPriority::Warning, step_name + ": " + state_.last_error, d.server,
+            {{"STEP", step_name}});
+      publish(&snap, "retrying: " + state_.last_error, d.server);
+      return idle;
+    }
     audit(AuditKind::StepStarted, AuditPriority::Notice, std::string(to_string(d.step)) + ": " + d.sentence,
           d.server, {{"STEP", std::string(to_string(d.step))}});
   }
@@ -481,6 +492,21 @@ Status ClusterEngine::acknowledge() {
   auto failover = state_.failover;
   state_.blocked_reason.clear();
   state_.suggested_action.clear();
+  // A flag newer than the handled one (or any flag once the handled one was removed) is another
+  // failover: the facts kept name the servers of the earlier one (after db1 -> db2 then db2 -> db1,
+  // they are reversed). They are dropped and the failover is detected anew from the present flag.
+  using std::chrono::floor;
+  using std::chrono::milliseconds;
+  if (failover && snap.mha.failover_complete_mtime &&
+      (failover->flag_mtime == TimePoint{} ||
+       floor<milliseconds>(*snap.mha.failover_complete_mtime) > floor<milliseconds>(failover->flag_mtime))) {
+    state_.handled_flag_mtime = TimePoint{};
+    enter(ClusterState::Healthy,
+          "acknowledged: another failover happened (a newer failover flag is present); the facts of the "
+          "one handled are dropped and the new failover is detected from its flag",
+          {}, StepId::Acknowledge);
+    return {};
+  }
   if (preferred_is_master && !snap.mha.failover_complete_mtime && failover) {
     // A procedure was underway and the role is back: MHA's manager and checks still need restoring.
     state_.reset_procedure();
@@ -504,9 +530,6 @@ Status ClusterEngine::acknowledge() {
   }
   state_.reset_procedure();
   state_.failover = failover;
-  // The failover being handled keeps its identity, but a newer flag now becomes the one handled.
-  if (snap.mha.failover_complete_mtime && *snap.mha.failover_complete_mtime > state_.failover->flag_mtime)
-    state_.failover->flag_mtime = *snap.mha.failover_complete_mtime;
   enter(ClusterState::Degraded, "acknowledged: the failback starts over, every check re-run", {},
         StepId::Acknowledge);
   return {};
