@@ -115,6 +115,12 @@ Decision go_restore_after_hand_switch(const ClusterConfig&, const ClusterSnapsho
 }
 
 // Replication of the rejoined old master, in the states after the rejoin.
+// A refused and a hanging SSH look alike through SQL alone; the last SSH probe tells them apart.
+std::string ssh_probe_error(const ServerSnapshot& s) {
+  if (s.host_reachable.value_or(true) || s.host_error.empty()) return {};
+  return "; SSH: " + s.host_error;
+}
+
 Decision judge_rejoined_replication(const ClusterConfig& cfg, const PersistedState& st, TimePoint now,
                                     const Roles& r) {
   const bool validated = st.state == ClusterState::Validated;
@@ -330,7 +336,8 @@ Decision decide_degraded(const ClusterSnapshot& snap, const ClusterConfig& cfg, 
     if (st.old_master_missing_since &&
         since(*st.old_master_missing_since, now) > cfg.timeouts.old_master_return)
       return block("old master " + old + " did not come back within " +
-                       human_duration(cfg.timeouts.old_master_return) + " (" + r.old_snap->sql_error + ")",
+                       human_duration(cfg.timeouts.old_master_return) + " (" + r.old_snap->sql_error +
+                       ssh_probe_error(*r.old_snap) + ")",
                    "bring " + old + "'s host and database back, " + ack_hint(cfg), old);
     return step(StepId::BringBackOldMaster,
                 "waiting for old master " + old + ": SQL does not answer (" + r.old_snap->sql_error + ")",
@@ -446,6 +453,10 @@ void track(const ClusterSnapshot& snap, const ClusterConfig& cfg, PersistedState
   else
     st.new_master_missing_since.reset();
 
+  // The catch-up bound counts from the rejoin; a procedure that reaches slave-rejoined without running
+  // the rejoin step (after an ack, replication was already configured) starts counting here, or a lag
+  // that never converges would be waited on forever.
+  if (st.state == ClusterState::SlaveRejoined && !st.rejoined_at) st.rejoined_at = now;
   if (st.state == ClusterState::SlaveRejoined || st.state == ClusterState::Validated) {
     bool healthy = old_snap && new_snap && new_cfg && old_snap->sql_reachable && new_snap->sql_reachable &&
                    replicates_from(*old_snap, *new_cfg) && old_snap->replica->io_running &&

@@ -1,5 +1,6 @@
 // Step 1, detect the failover: the flag <workdir>/<app>.failover.complete appeared. Read the manager
 // log for the dead and the new master, success vs partial, and the promotion coordinates. Reads only.
+#include "core/decision.hpp"
 #include "mha/output_parsers.hpp"
 #include "steps/step.hpp"
 
@@ -28,6 +29,16 @@ std::string config_hostname(const ClusterConfig& c, const std::string& name, int
     if ((s.hostname == name || (!s.ip.empty() && s.ip == name)) && (port == 0 || s.port == port))
       return s.hostname;
   return {};
+}
+// After a failover to the preferred master, the failed server was already rejoined (by hand) as its
+// fenced replica: the failover needs nothing more, and blocking would only loop through every ack.
+bool old_master_follows(const ClusterConfig& c, const ClusterSnapshot& snap, const FailoverFacts& f) {
+  const ServerSnapshot* neu = snap.find(f.new_master);
+  const ServerSnapshot* old = snap.find(f.old_master);
+  const MhaServer* neu_cfg = c.mha.find_server(f.new_master);
+  return neu && old && neu_cfg && neu->acts_as_master() && snap.masters().size() == 1 && old->sql_reachable &&
+         old->read_only && replicates_from(*old, *neu_cfg) && old->replica->sql_running &&
+         (old->replica->io_running || old->replica->io_connecting);
 }
 }  // namespace
 
@@ -82,6 +93,11 @@ StepOutcome detect_failover(StepContext& ctx) {
     return StepOutcome::block("the failover promoted " + f.new_master +
                                   ", which is also the server the log names as failed; the roles are unclear",
                               "read the manager log and check the roles by hand, " + ctx.ack_hint());
+  if (f.new_master == cfg.preferred_master && old_master_follows(cfg, snap, f))
+    return StepOutcome::wait("MHA failed over to the preferred master " + f.new_master + " and " +
+                             f.old_master +
+                             " already replicates from it: nothing to switch back or rejoin (restart the MHA "
+                             "manager if it is not running)");
   if (f.new_master == cfg.preferred_master)
     return StepOutcome::block("MHA failed over to the preferred master " + f.new_master +
                                   "; there is nothing to switch back, but " + f.old_master +

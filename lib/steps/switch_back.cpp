@@ -23,6 +23,17 @@ namespace mhafb {
 
 namespace {
 
+// The last non-blank line of a tool's output, at most 300 characters.
+std::string last_output_line(const std::string& text) {
+  std::size_t end = text.find_last_not_of(" \t\r\n");
+  if (end == std::string::npos) return {};
+  std::size_t begin = text.rfind('\n', end);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  std::string line = text.substr(begin, end + 1 - begin);
+  if (line.size() > 300) line = line.substr(0, 297) + "...";
+  return line;
+}
+
 struct Role {
   bool answers = false;
   bool read_only = true;
@@ -408,6 +419,13 @@ StepOutcome switch_back(StepContext& ctx) {
   }
   std::string what = !ran ? "masterha_master_switch could not run: " + ran.error().message
                           : "masterha_master_switch: " + result.summary;
+  // A switch killed at the tool timeout has no exit code worth reporting; where it hung is.
+  if (ran && ran->timed_out) {
+    what = "masterha_master_switch timed out after " +
+           human_duration(std::chrono::duration_cast<std::chrono::seconds>(spec.timeout)) + " and was killed";
+    if (std::string last = last_output_line(ran->combined()); !last.empty())
+      what += "; its last line: " + last;
+  }
   if (!t.answers || !c.answers) {
     // Without both roles nothing can be undone safely: an undo could create a second master.
     st.switch_started = false;

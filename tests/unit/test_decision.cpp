@@ -320,6 +320,19 @@ std::vector<Case> cases() {
                ClusterState::Blocked,
                {"old master 127.0.0.11 did not come back within 1h00m"},
                {"bring 127.0.0.11's host and database back"}});
+  // Refused and hanging SSH look the same through SQL: the block names the last SSH probe's error.
+  c.push_back({"Degraded_OldMasterNeverCameBackNamesTheSshProbe",
+               [](World& w) {
+                 degraded(w);
+                 w.st.old_master_missing_since = w.now - seconds(3601);
+                 w.snap.servers[0].host_reachable = false;
+                 w.snap.servers[0].host_error = "connect to 127.0.0.11:22 timed out after 5s";
+               },
+               StepId::None,
+               ClusterState::Blocked,
+               {"old master 127.0.0.11 did not come back within 1h00m (",
+                "; SSH: connect to 127.0.0.11:22 timed out after 5s)"},
+               {"bring 127.0.0.11's host and database back"}});
   c.push_back({"Degraded_OldMasterBackWritable",
                [](World& w) {
                  degraded(w);
@@ -942,6 +955,49 @@ TEST(Track, IsPure) {
   track(a.snap, a.cfg, a.st, a.now);
   track(b.snap, b.cfg, b.st, b.now);
   EXPECT_EQ(serialize_state(a.st), serialize_state(b.st));
+}
+
+TEST(Decide, OldMasterNeverCameBackWithoutAnSshProbeNamesOnlySql) {
+  World w;
+  degraded(w);
+  w.st.old_master_missing_since = w.now - seconds(3601);
+  w.snap.servers[0].host_error = "stale text";  // no failed probe: not shown
+  Decision d = decide(w.snap, w.cfg, w.st, w.now);
+  EXPECT_NE(d.sentence.find("did not come back within 1h00m"), std::string::npos) << d.sentence;
+  EXPECT_EQ(d.sentence.find("SSH"), std::string::npos) << d.sentence;
+  w.snap.servers[0].host_reachable = true;
+  d = decide(w.snap, w.cfg, w.st, w.now);
+  EXPECT_EQ(d.sentence.find("SSH"), std::string::npos) << d.sentence;
+}
+
+// After an ack the procedure starts over and reaches slave-rejoined from degraded without the rejoin
+// step (replication is already configured): the catch-up bound must count from there, or a lag that
+// never converges is waited on forever.
+TEST(Track, SlaveRejoinedWithoutARejoinTimeStartsTheCatchUpClock) {
+  World w;
+  rejoined_state(w);
+  w.st.rejoined_at.reset();
+  w.snap.servers[0].replica->seconds_behind = 600;
+  track(w.snap, w.cfg, w.st, w.now);
+  EXPECT_EQ(w.st.rejoined_at, w.now);
+  Decision d = decide(w.snap, w.cfg, w.st, w.now);
+  EXPECT_TRUE(d.waits()) << d.sentence;
+  EXPECT_NE(d.sentence.find("catching up"), std::string::npos) << d.sentence;
+  const TimePoint later = w.now + w.cfg.timeouts.catch_up + seconds(1);
+  track(w.snap, w.cfg, w.st, later);
+  EXPECT_EQ(w.st.rejoined_at, w.now) << "kept, not moved";
+  d = decide(w.snap, w.cfg, w.st, later);
+  ASSERT_EQ(d.transition_to, std::optional<ClusterState>(ClusterState::Blocked)) << d.sentence;
+  EXPECT_NE(d.sentence.find("has not caught up"), std::string::npos) << d.sentence;
+  // Only slave-rejoined starts it: validated and degraded leave it alone.
+  for (ClusterState s : {ClusterState::Degraded, ClusterState::Validated}) {
+    World v;
+    v.st = state_in(s);
+    v.st.rejoined_at.reset();
+    v.snap = rejoined();
+    track(v.snap, v.cfg, v.st, v.now);
+    EXPECT_FALSE(v.st.rejoined_at) << to_string(s);
+  }
 }
 
 TEST(Track, OldMasterMemoryIsOnlyKeptWhileDegraded) {

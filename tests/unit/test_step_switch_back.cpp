@@ -396,6 +396,35 @@ TEST(SwitchBackStep, SwitchFailingAfterMhaSetReadOnlyIsUndone) {
   EXPECT_TRUE(h.audit.has(AuditKind::Sql, "127.0.0.12: SET GLOBAL read_only = 0")) << h.audit.dump();
 }
 
+TEST(SwitchBackStep, SwitchKilledAtTheToolTimeoutSaysSoAndIsUndone) {
+  // On the lab: MASTER_POS_WAIT on the target never returns (a session holds a table lock there) after
+  // MHA set read_only=1 on the current master; the daemon kills the switch at its tool timeout.
+  StepHarness h;
+  validated(h);
+  h.config.timeouts.tool = std::chrono::seconds(15);
+  expect_preparation(h);
+  h.commands.expect(kSwitch, timed_out("Tue Nov 24 07:34:50 2026 - [info] Executing FLUSH TABLES WITH READ "
+                                       "LOCK..\nTue Nov 24 07:34:50 2026 - [info]  Waiting to execute all "
+                                       "relay logs on 127.0.0.11(127.0.0.11:3306)..\n\n"));
+  expect_role(h, kOld, true, kNew);
+  expect_role(h, kNew, true, "");
+  h.sql.expect(kNew, "SET GLOBAL read_only = 0", no_rows());
+  h.commands.expect(kStartManager, exited(0));
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(
+      o.sentence.find("the switch back to 127.0.0.11 failed (masterha_master_switch timed out after 15s "
+                      "and was killed; its last line: Tue Nov 24 07:34:50 2026 - [info]  Waiting to "
+                      "execute all relay logs on 127.0.0.11(127.0.0.11:3306)..)"),
+      std::string::npos)
+      << o.sentence;
+  EXPECT_EQ(o.sentence.find("exited -1"), std::string::npos) << o.sentence;
+  EXPECT_NE(o.sentence.find("127.0.0.12 was made writable again (read_only=0)"), std::string::npos)
+      << o.sentence;
+  EXPECT_TRUE(h.files.exists(kFlag));
+}
+
 TEST(SwitchBackStep, SwitchRefusedBecauseAManagerRunsLeavesTheMasterAlone) {
   StepHarness h;
   validated(h);
