@@ -144,10 +144,22 @@ Decision judge_rejoined_replication(const ClusterConfig& cfg, const PersistedSta
                     "); nothing is done while it is down",
                 neu);
   }
-  if (!r.new_snap->acts_as_master())
-    return block("new master " + neu + " no longer acts as master: " + describe_not_master(*r.new_snap),
+  if (!r.new_snap->acts_as_master()) {
+    // A switch by hand passes through this (MHA makes the current master read-only, then promotes the
+    // other; a snapshot may even see both as replicas): nothing is done while it may be one, for as
+    // long as a masterha_master_switch run may take; what stays this way is blocked.
+    const seconds gone = st.new_master_missing_since ? since(*st.new_master_missing_since, now) : seconds{0};
+    if (gone <= cfg.timeouts.tool)
+      return wait("waiting: new master " + neu + " does not act as master (" +
+                      describe_not_master(*r.new_snap) +
+                      "), maybe a switch in progress; nothing is done, blocked if it lasts over " +
+                      human_duration(cfg.timeouts.tool),
+                  neu);
+    return block("new master " + neu + " no longer acts as master for " + human_duration(gone) + ": " +
+                     describe_not_master(*r.new_snap),
                  "find out who changed " + neu + "; make it the only writable master again, " + ack_hint(cfg),
                  neu);
+  }
   if (!r.old_snap->sql_reachable) {
     if (validated)
       return go(ClusterState::SlaveRejoined,
@@ -448,7 +460,10 @@ void track(const ClusterSnapshot& snap, const ClusterConfig& cfg, PersistedState
     else
       st.old_master_missing_since.reset();
   }
-  if (new_snap && !new_snap->sql_reachable)
+  // After the rejoin the new master is also missing while it does not act as master (read-only or
+  // replicating): the grace for a switch in progress counts from there.
+  const bool rejoined = st.state == ClusterState::SlaveRejoined || st.state == ClusterState::Validated;
+  if (new_snap && (!new_snap->sql_reachable || (rejoined && !new_snap->acts_as_master())))
     st.new_master_missing_since = st.new_master_missing_since.value_or(now);
   else
     st.new_master_missing_since.reset();

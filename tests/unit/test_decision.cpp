@@ -546,14 +546,39 @@ std::vector<Case> cases() {
                ClusterState::Blocked,
                {"new master 127.0.0.12 has not answered SQL for 11m00s"},
                {"if MHA must fail over again, start its manager"}});
+  // A switch by hand passes through a read-only current master: waited on for one tool timeout.
+  c.push_back({"Rejoined_NewMasterReadOnlyMaybeASwitchInProgress",
+               [](World& w) {
+                 rejoined_state(w);
+                 w.snap.servers[1].read_only = true;
+                 w.st.new_master_missing_since = w.now - seconds(180);
+               },
+               StepId::None,
+               std::nullopt,
+               {"waiting: new master 127.0.0.12 does not act as master (it is read-only), maybe a switch in "
+                "progress; nothing is done, blocked if it lasts over 3m00s"}});
+  c.push_back({"Validated_NewMasterReplicatesFromTheOldMaster",
+               [](World& w) {
+                 w.st = state_in(ClusterState::Validated);
+                 w.st.switch_approved = true;
+                 w.snap = rejoined();
+                 w.snap.servers[1].read_only = true;
+                 w.snap.servers[1].replica = w.snap.servers[0].replica;
+                 w.snap.servers[1].replica->source_host = "127.0.0.11";
+               },
+               StepId::None,
+               std::nullopt,
+               {"waiting: new master 127.0.0.12 does not act as master (it is read-only and replicates from "
+                "127.0.0.11), maybe a switch in progress"}});
   c.push_back({"Rejoined_NewMasterNoLongerMaster",
                [](World& w) {
                  rejoined_state(w);
                  w.snap.servers[1].read_only = true;
+                 w.st.new_master_missing_since = w.now - seconds(181);
                },
                StepId::None,
                ClusterState::Blocked,
-               {"new master 127.0.0.12 no longer acts as master: it is read-only"}});
+               {"new master 127.0.0.12 no longer acts as master for 3m01s: it is read-only"}});
   c.push_back({"Rejoined_SecondFailover",
                [](World& w) {
                  rejoined_state(w);
@@ -894,6 +919,26 @@ TEST(Track, RemembersSinceWhenTheNewMasterIsMissingInEveryProcedureState) {
     track(w.snap, w.cfg, w.st, w.now + seconds(1));
     EXPECT_FALSE(w.st.new_master_missing_since);
   }
+}
+
+TEST(Track, ANewMasterThatStopsActingAsMasterAfterTheRejoinIsMissing) {
+  for (ClusterState s : {ClusterState::SlaveRejoined, ClusterState::Validated}) {
+    World w;
+    w.st = state_in(s);
+    w.snap = rejoined();
+    w.snap.servers[1].read_only = true;
+    track(w.snap, w.cfg, w.st, w.now);
+    EXPECT_EQ(w.st.new_master_missing_since, w.now) << to_string(s);
+    w.snap.servers[1].read_only = false;
+    track(w.snap, w.cfg, w.st, w.now + seconds(1));
+    EXPECT_FALSE(w.st.new_master_missing_since) << to_string(s);
+  }
+  // After the switch the former new master is a read-only replica by design.
+  World w;
+  w.st = state_in(ClusterState::SwitchedBack);
+  w.snap = switched_back();
+  track(w.snap, w.cfg, w.st, w.now);
+  EXPECT_FALSE(w.st.new_master_missing_since);
 }
 
 TEST(Track, HealthySinceStartsWhenReplicationIsWithinTheBoundAndResetsOnAnyFault) {
