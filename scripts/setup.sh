@@ -15,6 +15,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libsystemd-dev
   # tests
   libgtest-dev libgmock-dev lintian
+  clang-tidy cppcheck  # scripts/static-check.sh
   clang libclang-rt-14-dev  # fuzz targets (scripts/fuzz.sh): libFuzzer is in clang's runtime package
   # the real components the integration tests start themselves
   mariadb-server mariadb-client mha4mysql-manager mha4mysql-node openssh-server openssh-client

@@ -78,23 +78,25 @@ fi
 if [ "$only" != tidy ]; then
   echo "== cppcheck ($(cppcheck --version | cut -d' ' -f2), $jobs jobs)"
   t0=$SECONDS
-  mkdir -p "$out/cppcheck-cache"
-  # cppcheck 2.10 stops with an internal error ("MathLib::toLongNumber ... 1s") on two files that use
-  # chrono literals inside gtest macros; it is a defect of the tool, suppressed for those files only.
   # --library: teach cppcheck the APIs we call (googletest's macros, POSIX, Boost).
   cppcheck --project="$out/compile_commands.json" -j "$jobs" --quiet \
     --enable=warning,performance,portability --inline-suppr --error-exitcode=1 \
     --std=c++20 --language=c++ --library=posix --library=googletest --library=boost \
     --suppress=missingIncludeSystem --suppress=unmatchedSuppression \
-    --suppress="cppcheckError:$root/tests/adapters/test_mariadb_sql_port.cpp" \
-    --suppress="cppcheckError:$root/tests/adapters/test_process_runner.cpp" \
     -i "$root/build" -i "$root/build-" \
     --template='{file}:{line}:{column}: {severity}: {message} [{id}]' \
-    --cppcheck-build-dir="$out/cppcheck-cache" 2>"$out/cppcheck.log" >/dev/null
+    2>"$out/cppcheck.log" >/dev/null
   cpp_rc=$?
-  grep -E '^[^ ]+:[0-9]+:[0-9]+: ' "$out/cppcheck.log" | sort -u >"$out/cppcheck.findings"
+  # cppcheck 2.10 gives up with an internal error ("MathLib::toLongNumber: input was not completely
+  # consumed: 1s") on two files that assign chrono literals to members; a defect of the tool, not a
+  # finding. It is reported with a relative path that a file-specific --suppress did not match in
+  # our runs, so exactly those two lines are dropped here.
+  grep -E '^[^ ]+:[0-9]+:[0-9]+: ' "$out/cppcheck.log" | sort -u |
+    grep -vE "^(${root}/)?tests/adapters/test_(mariadb_sql_port|process_runner)\.cpp:0:0: error: Internal Error\. MathLib::toLongNumber: .*\[cppcheckError\]$" \
+      >"$out/cppcheck.findings"
   n=$(wc -l <"$out/cppcheck.findings")
-  if [ "$n" -gt 0 ] || [ "$cpp_rc" -ne 0 ]; then
+  # Exit 1 is cppcheck's "something was reported" (--error-exitcode); anything else is a failure.
+  if [ "$n" -gt 0 ] || { [ "$cpp_rc" -ne 0 ] && [ "$cpp_rc" -ne 1 ]; }; then
     sed "s|^${root}/||" "$out/cppcheck.findings"
     echo "cppcheck: $n finding(s), exit $cpp_rc (full log: $out/cppcheck.log)" >&2
     status=1

@@ -119,7 +119,7 @@ TEST(SupervisorThreads, DISABLED_AbortFromAnotherThreadWhileAFailbackRuns) {
     sim.advance(wait.count() == 0 ? std::chrono::milliseconds(10) : wait);
     auto v = sup.view();
     if (v.state == ClusterState::Validated && v.operation.empty() && !approved) {
-      sup.request_failback("test", [](Status) {});
+      sup.request_failback("test", [](const Status&) {});
       approved = true;
     }
     if (v.state != ClusterState::Healthy) left_healthy = true;
