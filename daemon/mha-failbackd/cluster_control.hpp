@@ -28,8 +28,9 @@ class ClusterControl {
   virtual void failback(std::string reason, Done done) = 0;
   virtual void plan(PlanDone done) = 0;
   virtual void rejoin(Done done) = 0;
-  // Any thread-safe on the supervisor: answers at once.
-  virtual Status abort() = 0;
+  // A step in flight sees the abort at once (before its point of no return); the operation is
+  // withdrawn on the cluster's own thread and `done` says how it ended.
+  virtual void abort(Done done) = 0;
   virtual void set_mode(Mode mode, Done done) = 0;
   virtual void acknowledge(Done done) = 0;
 };

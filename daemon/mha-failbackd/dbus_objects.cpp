@@ -139,10 +139,16 @@ void ClusterObject::Rejoin(sdbus::Result<>&& result) {
   });
 }
 
-void ClusterObject::Abort() {
+void ClusterObject::Abort(sdbus::Result<>&& result) {
   require_ready();
-  auto st = control_.abort();
-  if (!st) throw to_dbus_error(st.error());
+  auto shared = std::make_shared<sdbus::Result<>>(std::move(result));
+  control_.abort([shared, kick = kick_](mhafb::Status st) {
+    if (st)
+      shared->returnResults();
+    else
+      shared->returnError(to_dbus_error(st.error()));
+    kick();
+  });
 }
 
 void ClusterObject::SetMode(sdbus::Result<>&& result, std::string mode) {

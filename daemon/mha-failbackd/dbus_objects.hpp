@@ -47,7 +47,7 @@ class ClusterObject final : public sdbus::AdaptorInterfaces<org::mhafailback::Su
   void Failback(sdbus::Result<>&& result, std::string reason) override;
   void Plan(sdbus::Result<std::vector<std::string>>&& result) override;
   void Rejoin(sdbus::Result<>&& result) override;
-  void Abort() override;
+  void Abort(sdbus::Result<>&& result) override;
   void SetMode(sdbus::Result<>&& result, std::string mode) override;
   void Acknowledge(sdbus::Result<>&& result) override;
 

@@ -163,8 +163,14 @@ void SupervisedCluster::rejoin(Done done) {
   tick_soon();
 }
 
-Status SupervisedCluster::abort() {
-  return supervisor_->request_abort();
+void SupervisedCluster::abort(Done done) {
+  if (stopping_) return done(stopping_error(name_));
+  supervisor_->signal_abort();  // any thread: a step in flight stops before its point of no return
+  on_strand([this, done = std::move(done)] {
+    auto st = supervisor_->request_abort();
+    asio::post(loop_, [done, st] { done(st); });
+  });
+  tick_soon();
 }
 
 void SupervisedCluster::set_mode(Mode mode, Done done) {

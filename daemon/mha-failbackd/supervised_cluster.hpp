@@ -57,7 +57,7 @@ class SupervisedCluster final : public ClusterControl {
   void failback(std::string reason, Done done) override;
   void plan(PlanDone done) override;
   void rejoin(Done done) override;
-  Status abort() override;
+  void abort(Done done) override;
   void set_mode(Mode mode, Done done) override;
   void acknowledge(Done done) override;
 

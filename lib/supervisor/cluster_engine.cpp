@@ -452,8 +452,11 @@ Status ClusterEngine::request_rejoin() {
   return {};
 }
 
+// On the supervisor's thread, after the step in flight (which saw signal_abort() in time to stop
+// before its point of no return) has ended.
 Status ClusterEngine::request_abort() {
-  abort_ = true;
+  // Consumed here: a stale flag would abort the next switch (e.g. an auto-mode one) by itself.
+  abort_ = false;
   if (state_.switch_started)
     return Error{ErrorKind::Refused, "the switch passed its point of no return; it will finish"};
   bool had = state_.switch_approved || failback_done_.has_value();
@@ -467,7 +470,6 @@ Status ClusterEngine::request_abort() {
   audit(AuditKind::Operation, AuditPriority::Notice,
         had ? "failback aborted by an operator" : "abort: no operation was running");
   finish_failback(Error{ErrorKind::Cancelled, "the failback was aborted by an operator"});
-  abort_ = false;
   if (!had) return Error{ErrorKind::NotReady, "no operation is running on cluster " + config_.name};
   return {};
 }

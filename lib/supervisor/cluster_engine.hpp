@@ -24,6 +24,7 @@ class ClusterEngine {
   ClusterView view() const;
   void request_failback(std::string reason, ClusterSupervisor::Completion done);
   Status request_rejoin();
+  void signal_abort() { abort_ = true; }  // any thread
   Status request_abort();
   Status set_mode(Mode mode);
   Status acknowledge();

@@ -29,6 +29,10 @@ void ClusterSupervisor::request_failback(std::string reason, Completion done) {
 Status ClusterSupervisor::request_rejoin() {
   return engine_->request_rejoin();
 }
+void ClusterSupervisor::signal_abort() {
+  engine_->signal_abort();
+}
+
 Status ClusterSupervisor::request_abort() {
   return engine_->request_abort();
 }

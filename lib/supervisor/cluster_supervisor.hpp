@@ -3,8 +3,8 @@
 // at most one step, and persists before and after it.
 //
 // Threading: tick(), request_*(), set_mode(), acknowledge() and plan() must be called from one
-// thread at a time (the daemon runs each supervisor on its own strand). view() and request_abort()
-// are safe from any thread: the loop reads properties and asks for an abort while a long step runs.
+// thread at a time (the daemon runs each supervisor on its own strand). view() and signal_abort()
+// are safe from any thread: the loop reads properties and flags an abort while a long step runs.
 #pragma once
 
 #include <atomic>
@@ -70,6 +70,9 @@ class ClusterSupervisor {
   // acknowledge or in observe mode to run one rejoin on purpose).
   Status request_rejoin();
   // Stops the running operation at the next safe point, before the point of no return.
+  // Any thread: raises the flag a running step checks before its point of no return.
+  void signal_abort();
+  // The supervisor's thread: withdraws the approval and ends the pending failback.
   Status request_abort();
   Status set_mode(Mode mode);
   // Leaves `blocked` after an operator fixed things: state is re-derived from what is observed.

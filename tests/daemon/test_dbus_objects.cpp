@@ -46,7 +46,7 @@ class ScriptedControl final : public ClusterControl {
   void rejoin(Done done) override {
     done(Error::refused("Rejoin refused: the old master is not reachable."));
   }
-  Status abort() override { return Error::not_found("No operation is running on cluster c1."); }
+  void abort(Done done) override { done(Error::not_found("No operation is running on cluster c1.")); }
   void set_mode(Mode mode, Done done) override {
     last_mode = mode;
     done({});
