@@ -993,10 +993,10 @@ class Lab:
                          "catch_up_seconds": 120, "switch_budget_seconds": 180,
                          "manager_restart_seconds": 90, "tool_seconds": 120},
             "commands": {
-                # Run over SSH on the old master's host (127.0.0.11:2222): detaches mariadbd and
-                # returns once it answers SQL. Writable, as a crashed master restarts: the daemon
-                # fences it the moment it answers.
-                "start_database": [str(self.bin("start-db")), "db1"],
+                # Run over SSH on the old master's host (db1's address, port 2222): detaches mariadbd
+                # and returns once it answers SQL. Read-only, as a site's start command must start a
+                # returning old master (docs/CONFIGURATION.md); the daemon fences it again anyway.
+                "start_database": [str(self.bin("start-db")), "db1", "--read-only"],
                 "manager_start": [str(self.bin("manager-start"))],
                 "manager_stop": [str(self.bin("manager-stop"))],
                 "companion_start": [],
