@@ -27,8 +27,11 @@ std::string prop(const std::map<std::string, sdbus::Variant>& props, const char*
 
 std::string now_text() {
   std::time_t t = std::time(nullptr);
+  std::tm local{};
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  if (::localtime_r(&t, &local) == nullptr ||
+      std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local) == 0)
+    return "?";
   return buf;
 }
 

@@ -23,7 +23,7 @@ Result<CtlArgs> parse_ctl_args(const std::vector<std::string>& args) {
     bool has_value = false;
     if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
+      arg.resize(eq);
       has_value = true;
     }
     auto take = [&](std::string& out) -> Status {

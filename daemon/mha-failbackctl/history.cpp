@@ -25,8 +25,11 @@ std::string field(const nlohmann::json& j, const char* name) {
 std::string time_of(const std::string& realtime_usec) {
   if (realtime_usec.empty()) return "?";
   std::time_t t = static_cast<std::time_t>(std::stoll(realtime_usec) / 1'000'000);
+  std::tm local{};
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+  if (::localtime_r(&t, &local) == nullptr ||
+      std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &local) == 0)
+    return "?";
   return buf;
 }
 

@@ -8,7 +8,9 @@
 
 using namespace mhafb::ctl;
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   auto parsed = parse_ctl_args(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed) {
     std::cerr << "mha-failbackctl: " << parsed.error().message << "\n";
@@ -39,4 +41,19 @@ int main(int argc, char** argv) {
     std::cerr << "mha-failbackctl: " << f.message << "\n";
     return f.exit_code;
   }
+}
+
+}  // namespace
+
+// Anything that escapes run() (an allocation failure, a malformed number in a journal record the
+// history reads) ends the command with a sentence and kFailed instead of std::terminate's abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mha-failbackctl: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "mha-failbackctl: unknown exception\n";
+  }
+  return kFailed;
 }

@@ -42,7 +42,7 @@ class Daemon {
   };
 
   Status connect_bus();
-  Status add_cluster(const ClusterConfig& config);
+  Status add_cluster(const ClusterConfig& cfg);
   void remove_entry(const std::string& name);
   Entry* find(const std::string& name);
   void publish_clusters();

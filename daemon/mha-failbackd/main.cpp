@@ -40,9 +40,7 @@ int check_config(const std::string& path) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   auto parsed = mhafb::parse_daemon_options(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed) {
     std::cerr << "mha-failbackd: " << parsed.error().message << "\n";
@@ -82,4 +80,19 @@ int main(int argc, char** argv) {
     spdlog::critical("fatal: {}", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+// Anything that escapes run() (an allocation failure while parsing the options or reading the
+// configuration) ends the process with a sentence instead of std::terminate's abort.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "mha-failbackd: fatal: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "mha-failbackd: fatal: unknown exception\n";
+  }
+  return 1;
 }

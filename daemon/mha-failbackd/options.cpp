@@ -11,7 +11,7 @@ Result<DaemonOptions> parse_daemon_options(const std::vector<std::string>& args)
     bool has_value = false;
     if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
       value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
+      arg.resize(eq);
       has_value = true;
     }
     auto take_value = [&](const char* name) -> Result<std::string> {

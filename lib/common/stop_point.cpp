@@ -67,7 +67,8 @@ void stop_point(std::string_view name) {
   say("stop-point candidate " + std::string(name));
   if (std::string_view(wanted) == "*" ? listed_in_skip_file(name) : name != wanted) return;
   say("stop-point " + std::string(name) + " reached");
-  ::raise(SIGSTOP);
+  // raise() fails only for an invalid signal number; SIGSTOP is valid.
+  (void)::raise(SIGSTOP);
 }
 
 StopPointStep::StopPointStep(std::string_view step, bool active) {

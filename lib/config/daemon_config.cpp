@@ -24,6 +24,7 @@
 #include <sstream>
 #include <utility>
 
+#include "common/errno_text.hpp"
 #include "config/daemon_config_options.hpp"
 #include "config/json_fields.hpp"
 #include "config/mha_config_detail.hpp"
@@ -140,7 +141,8 @@ std::string systemd_escape(const std::string& s) {
       out += static_cast<char>(c);
     } else {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      // Four characters plus the terminator always fit: the result cannot be truncated or fail.
+      (void)std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
     }
   }
@@ -718,7 +720,7 @@ std::string position_of(const std::string& text, size_t byte) {
 std::string parse_error_reason(const std::string& what) {
   std::string s = what;
   size_t lr = s.find("; last read:");
-  if (lr != std::string::npos) s = s.substr(0, lr);
+  if (lr != std::string::npos) s.resize(lr);
   size_t colon = s.find(": ");
   size_t at = s.find(" - ");
   if (at != std::string::npos) return s.substr(at + 3);
@@ -759,7 +761,7 @@ LoadedConfig load_daemon_config(const std::string& json_path, const DaemonConfig
   if (!in) {
     LoadedConfig out;
     out.config.source = json_path;
-    out.errors.push_back(ConfigError{json_path, "", "a readable configuration file", std::strerror(errno)});
+    out.errors.push_back(ConfigError{json_path, "", "a readable configuration file", errno_text(errno)});
     return out;
   }
   std::ostringstream ss;

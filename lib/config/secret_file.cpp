@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/errno_text.hpp"
+
 namespace mhafb {
 namespace {
 
@@ -36,7 +38,8 @@ std::string kind_of(mode_t m) {
 
 std::string octal_mode(mode_t m) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  // At most four octal digits (masked to 07777) plus the terminator: cannot be truncated or fail.
+  (void)std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
   return buf;
 }
 
@@ -46,13 +49,13 @@ SecretFileCheck check_open(const std::string& path, bool read) {
   if (f.fd < 0) {
     int e = errno;
     r.expected = "an existing secret file readable by the daemon";
-    r.found = std::strerror(e);
+    r.found = errno_text(e);
     return r;
   }
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) {
     r.expected = "a secret file the daemon can inspect";
-    r.found = std::strerror(errno);
+    r.found = errno_text(errno);
     return r;
   }
   if (!S_ISREG(st.st_mode)) {
@@ -79,7 +82,7 @@ SecretFileCheck check_open(const std::string& path, bool read) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       r.expected = "a readable secret file";
-      r.found = std::strerror(errno);
+      r.found = errno_text(errno);
       return r;
     }
     if (n == 0) break;

@@ -67,7 +67,8 @@ std::string quoted_value(std::string_view s, size_t max) {
     auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      // Four characters plus the terminator always fit: the result cannot be truncated or fail.
+      (void)std::snprintf(buf, sizeof buf, "\\x%02x", u);
       out += buf;
     } else if (c == '"' || c == '\\') {
       out += '\\';

@@ -29,12 +29,11 @@ bool step_mutates(StepId step);
 // The mode in force: SetMode's override, else the configured one.
 Mode effective_mode(const ClusterConfig& config, const PersistedState& state);
 
-// Updates the observation memory in `state` (since-when a server is missing, since-when replication is
+// Updates the observation memory in `st` (since-when a server is missing, since-when replication is
 // healthy). Pure: the same inputs always give the same result.
-void track(const ClusterSnapshot& snapshot, const ClusterConfig& config, PersistedState& state,
-           TimePoint now);
+void track(const ClusterSnapshot& snap, const ClusterConfig& cfg, PersistedState& st, TimePoint now);
 
-Decision decide(const ClusterSnapshot& snapshot, const ClusterConfig& config, const PersistedState& state,
+Decision decide(const ClusterSnapshot& snap, const ClusterConfig& cfg, const PersistedState& st,
                 TimePoint now);
 
 // True when `server` replicates from `source` (by hostname or ip, and port).

@@ -81,7 +81,8 @@ std::string fnv1a64(const std::string& s) {
     h *= 1099511628211ULL;
   }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  // Exactly sixteen hex digits of a 64-bit value plus the terminator: cannot be truncated or fail.
+  (void)std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
 

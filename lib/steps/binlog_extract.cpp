@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 
+#include "common/errno_text.hpp"
 #include "exec/unique_fd.hpp"
 #include "sql/sql_quote.hpp"
 
@@ -19,7 +20,7 @@ namespace mhafb {
 namespace {
 
 Error fs_error(const std::string& what, int err) {
-  return Error::failed(what + ": " + std::strerror(err));
+  return Error::failed(what + ": " + errno_text(err));
 }
 
 // A 0700 directory of our own (mkdtemp) beside the destination, removed with everything in it when
@@ -82,7 +83,10 @@ std::string last_line(const std::string& text) {
   std::size_t begin = text.rfind('\n', end);
   begin = begin == std::string::npos ? 0 : begin + 1;
   std::string line = text.substr(begin, end - begin + 1);
-  if (line.size() > 300) line = line.substr(0, 300) + "...";
+  if (line.size() > 300) {
+    line.resize(300);
+    line += "...";
+  }
   return line;
 }
 

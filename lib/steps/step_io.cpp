@@ -14,6 +14,8 @@ std::string ms(std::chrono::milliseconds d) {
 }
 }  // namespace
 
+// Ports is six references (a view of the adapters), cheap to copy and kept by value.
+// cppcheck-suppress passedByValue
 StepIo::StepIo(const ClusterConfig& config, Ports ports, std::function<Status()> save,
                std::function<void(AuditRecord&)> stamp)
     : config_(config), ports_(ports), save_(std::move(save)), stamp_(std::move(stamp)) {}
@@ -119,9 +121,11 @@ Status StepIo::probe_host(const std::string& hostname) {
 std::string utc_stamp(TimePoint t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);
   std::tm tm{};
-  gmtime_r(&tt, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  // Only a year beyond the buffer (or a time gmtime_r cannot represent) fails; the stamp names a
+  // file, so a fixed placeholder is better than an empty name.
+  if (::gmtime_r(&tt, &tm) == nullptr || std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm) == 0)
+    return "00000000T000000Z";
   return buf;
 }
 

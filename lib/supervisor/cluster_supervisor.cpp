@@ -5,6 +5,8 @@
 
 namespace mhafb {
 
+// Ports is six references (a view of the adapters), cheap to copy and kept by value.
+// cppcheck-suppress passedByValue
 ClusterSupervisor::ClusterSupervisor(ClusterConfig config, Ports ports, std::string state_dir,
                                      SupervisorEvents events)
     : engine_(std::make_unique<ClusterEngine>(std::move(config), ports, std::move(state_dir),

@@ -59,7 +59,7 @@ TEST(JournalWriter, FallsBackToStderrWhenTheSocketIsMissing) {
                      message_id(AuditKind::Transition) +
                      " AUDIT_KIND=transition CLUSTER=app1 STATE=slave-rejoined STATE_FROM=degraded "
                      "OPERATION_ID=op1 SERVER=db1:3306 EXIT_CODE=0\n");
-  std::fclose(f);
+  EXPECT_EQ(std::fclose(f), 0);
 }
 
 TEST(JournalWriter, SpdlogLinesUseTheSameFallback) {
@@ -71,7 +71,7 @@ TEST(JournalWriter, SpdlogLinesUseTheSameFallback) {
   logger->warn("lag {} s", 7);
   logger->debug("not shown at info");
   EXPECT_EQ(read_all(f), "warning mha-failbackd: lag 7 s CLUSTER=app2\n");
-  std::fclose(f);
+  EXPECT_EQ(std::fclose(f), 0);
 }
 
 TEST(JournalWriter, TeeSinkDeliversToEverySink) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/errno_text.hpp"
 #include "notifier.hpp"
 
 namespace mhafb {
@@ -25,7 +26,7 @@ class Receiver {
       a.sun_path[0] = '\0';
     else
       len += 1;
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0) << std::strerror(errno);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0) << errno_text(errno);
     timeval tv{2, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
@@ -67,13 +68,15 @@ TEST(SystemdNotifier, AbstractSocket) {
 }
 
 TEST(SystemdNotifier, WithoutNotifySocketEverythingIsANoOp) {
-  ::unsetenv("NOTIFY_SOCKET");
+  ::unsetenv("NOTIFY_SOCKET");  // NOLINT(concurrency-mt-unsafe): the test binary is single-threaded
   auto n = SystemdNotifier::from_environment();
   EXPECT_FALSE(n.enabled());
   EXPECT_FALSE(n.ready());
   EXPECT_FALSE(SystemdNotifier("relative/path").enabled());
 }
 
+// The notifier reads its settings from the environment; this test binary runs no other thread.
+// NOLINTBEGIN(concurrency-mt-unsafe)
 TEST(SystemdNotifier, WatchdogIntervalFromTheEnvironment) {
   ::setenv("NOTIFY_SOCKET", "@x", 1);
   ::setenv("WATCHDOG_USEC", "30000000", 1);
@@ -87,6 +90,7 @@ TEST(SystemdNotifier, WatchdogIntervalFromTheEnvironment) {
   ::unsetenv("WATCHDOG_USEC");
   ::unsetenv("WATCHDOG_PID");
 }
+// NOLINTEND(concurrency-mt-unsafe)
 
 }  // namespace
 }  // namespace mhafb

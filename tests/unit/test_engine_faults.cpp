@@ -207,7 +207,7 @@ TEST(EngineFaults, AMutatingStepDoesNotRunWhileItsIntentCannotBePersisted) {
   for (std::size_t i = records; i < sim.audit_records.size(); ++i) {
     const auto& r = sim.audit_records[i];
     EXPECT_NE(r.kind, AuditKind::StepStarted) << "a step was started: " << r.message;
-    if (r.kind == AuditKind::StepFinished && r.message.find("fence: cannot persist state") == 0)
+    if (r.kind == AuditKind::StepFinished && r.message.starts_with("fence: cannot persist state"))
       finished = true;
   }
   EXPECT_TRUE(finished) << "the refusal is recorded like a step's retry";

@@ -74,10 +74,11 @@ ChildRun run_child(const char* wanted, Body body) {
     ::dup2(fds[1], STDERR_FILENO);
     ::close(fds[0]);
     ::close(fds[1]);
+    // The forked child runs only this thread.
     if (wanted)
-      ::setenv("MHAFB_TEST_STOP_AT", wanted, 1);
+      ::setenv("MHAFB_TEST_STOP_AT", wanted, 1);  // NOLINT(concurrency-mt-unsafe): single-threaded child
     else
-      ::unsetenv("MHAFB_TEST_STOP_AT");
+      ::unsetenv("MHAFB_TEST_STOP_AT");  // NOLINT(concurrency-mt-unsafe): single-threaded child
     body();
     ::_exit(0);
   }
@@ -133,11 +134,12 @@ TEST(StopPointSignal, AStarStopsAtTheFirstPointNotYetKilledAt) {
   int fd = ::mkstemp(path);
   ASSERT_GE(fd, 0);
   std::string seen = "before:fence:set-read_only=1\n";
-  ASSERT_EQ(::write(fd, seen.data(), seen.size()), static_cast<ssize_t>(seen.size()));
+  const ssize_t written = ::write(fd, seen.data(), seen.size());
   ::close(fd);
-  ::setenv("MHAFB_TEST_STOP_SKIP", path, 1);
+  ASSERT_EQ(written, static_cast<ssize_t>(seen.size()));
+  ::setenv("MHAFB_TEST_STOP_SKIP", path, 1);  // NOLINT(concurrency-mt-unsafe): the test runs no other thread
   auto run = run_child("*", effects);
-  ::unsetenv("MHAFB_TEST_STOP_SKIP");
+  ::unsetenv("MHAFB_TEST_STOP_SKIP");  // NOLINT(concurrency-mt-unsafe): the test runs no other thread
   ::unlink(path);
   ASSERT_TRUE(WIFSTOPPED(run.status)) << "status " << run.status;
   EXPECT_EQ(run.err,
