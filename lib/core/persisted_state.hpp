@@ -29,6 +29,8 @@ struct FailoverFacts {
   BinlogPosition promotion;            // position on the new master to replicate from
   BinlogPosition latest_replica_read;  // old master coordinates the replicas had read
   bool dead_master_ssh_reachable = true;
+
+  bool operator==(const FailoverFacts&) const = default;
 };
 
 struct SkippedEvent {
@@ -37,6 +39,8 @@ struct SkippedEvent {
   std::string position;  // GTID or file:pos of the skipped event
   int error_number = 0;
   std::string error;
+
+  bool operator==(const SkippedEvent&) const = default;
 };
 
 struct PersistedState {
@@ -83,6 +87,10 @@ struct PersistedState {
 
   // Forgets everything that belongs to one procedure (after healthy, or on acknowledge).
   void reset_procedure();
+
+  // Member-wise: the engine compares a copy to learn whether tracking changed anything worth
+  // persisting, far cheaper than serialising twice per tick. A field added later joins it unasked.
+  bool operator==(const PersistedState&) const = default;
 };
 
 // Serialises with version and checksum.

@@ -304,9 +304,9 @@ std::chrono::milliseconds ClusterEngine::tick() {
   const TimePoint now = ports_.clock.now();
   ClusterSnapshot snap = discover(config_, ports_.sql, ports_.files, now);
 
-  std::string before = serialize_state(state_);
+  const PersistedState before = state_;
   track(snap, config_, state_, now);
-  if (serialize_state(state_) != before) (void)persisted("track", [&] { return persist(); });
+  if (state_ != before) (void)persisted("track", [&] { return persist(); });
 
   Decision d = decide(snap, config_, state_, now);
   publish(&snap, d.sentence, d.server);

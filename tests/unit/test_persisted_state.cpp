@@ -2,6 +2,9 @@
 // than trusted.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <vector>
+
 #include "core/persisted_state.hpp"
 
 using namespace mhafb;
@@ -65,6 +68,39 @@ TEST(PersistedState, RoundTripsEveryField) {
   EXPECT_EQ(back->skipped_events[0].error_number, 1062);
   EXPECT_EQ(back->healthy_since, s.healthy_since);
   EXPECT_FALSE(back->new_master_missing_since);
+}
+
+// The engine persists after track() only when the state compares unequal to a copy taken before:
+// equality must see every change the serialised form would show, nested ones included.
+TEST(PersistedState, EqualityFollowsEveryChangeTheFileWouldShow) {
+  const PersistedState s = sample();
+  auto back = deserialize_state(serialize_state(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
+
+  std::vector<std::function<void(PersistedState&)>> changes = {
+      [](PersistedState& x) { x.state = ClusterState::Degraded; },
+      [](PersistedState& x) { x.state_since += std::chrono::milliseconds(1); },
+      [](PersistedState& x) { x.mode_override.reset(); },
+      [](PersistedState& x) { x.failover->promotion.pos += 1; },
+      [](PersistedState& x) { x.failover->latest_replica_read.file = "mysql-bin.000008"; },
+      [](PersistedState& x) { x.failover->dead_master_ssh_reachable = true; },
+      [](PersistedState& x) { x.failover->outcome = "partial"; },
+      [](PersistedState& x) { x.old_master_missing_since.reset(); },
+      [](PersistedState& x) { x.database_start_requested_at = at(1700000009000); },
+      [](PersistedState& x) { x.new_master_missing_since = at(1700000009000); },
+      [](PersistedState& x) { x.manager_restart_requested_at = at(1700000009000); },
+      [](PersistedState& x) { x.skipped_events[0].error_number = 1032; },
+      [](PersistedState& x) { x.skipped_events.push_back(x.skipped_events[0]); },
+      [](PersistedState& x) { x.blocked_from = ClusterState::Validated; },
+      [](PersistedState& x) { x.last_error = "other"; },
+  };
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    PersistedState changed = s;
+    changes[i](changed);
+    EXPECT_NE(serialize_state(changed), serialize_state(s)) << "change " << i;
+    EXPECT_NE(changed, s) << "change " << i;
+  }
 }
 
 TEST(PersistedState, DefaultStateRoundTrips) {
