@@ -115,15 +115,36 @@ void Daemon::publish_clusters() {
 
 void Daemon::on_view_changed(const std::string& name, const ClusterView& view) {
   if (auto* e = find(name); e && e->object) e->object->publish(view);
-  update_status();
+  // Every tick of every cluster lands here: rebuilding the line from all clusters each time made
+  // the status O(N) per tick. Only a cluster whose sentence changed costs a rebuild.
+  if (!notifier_.enabled()) return;
+  auto sentence = status_sentence(view);
+  auto it = status_sentences_.find(name);
+  if (it != status_sentences_.end() && it->second == sentence) return;
+  status_sentences_[name] = std::move(sentence);
+  compose_status();
+}
+
+std::string Daemon::status_sentence(const ClusterView& view) {
+  return view.status.empty() ? std::string(to_string(view.state)) : view.status;
 }
 
 void Daemon::update_status() {
+  if (!notifier_.enabled()) return;
+  status_sentences_.clear();
+  for (const auto& [n, e] : clusters_)
+    status_sentences_[n] = status_sentence(e.cluster->view());
+  compose_status();
+}
+
+void Daemon::compose_status() {
   std::string s;
   for (const auto& [n, e] : clusters_) {
-    auto v = e.cluster->view();
+    auto it = status_sentences_.find(n);
+    if (it == status_sentences_.end())
+      it = status_sentences_.emplace(n, status_sentence(e.cluster->view())).first;
     if (!s.empty()) s += "; ";
-    s += n + ": " + (v.status.empty() ? std::string(to_string(v.state)) : v.status);
+    s += n + ": " + it->second;
   }
   if (clusters_.empty()) s = "no cluster is configured";
   if (s == last_status_) return;

@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -48,7 +49,9 @@ class Daemon {
   void publish_clusters();
   void on_view_changed(const std::string& name, const ClusterView& view);
   void maybe_ready();
-  void update_status();
+  void update_status();   // re-reads every cluster's view
+  void compose_status();  // STATUS= from status_sentences_
+  static std::string status_sentence(const ClusterView& view);
   void wait_signals();
   void on_signal(int signo);
   void reload();
@@ -78,7 +81,8 @@ class Daemon {
   bool reload_pending_ = false;
   int exit_code_ = 0;
   std::string last_status_;
-  std::set<std::string> stalled_;  // clusters whose stall was already logged
+  std::map<std::string, std::string> status_sentences_;  // each cluster's part of STATUS=
+  std::set<std::string> stalled_;                        // clusters whose stall was already logged
 };
 
 }  // namespace mhafb
