@@ -1,6 +1,6 @@
 // InotifyWatcher: one inotify instance read through an Asio stream_descriptor; the watched
-// directories are recomputed from scratch on every re-arm (a handful of paths, so simplicity wins
-// over incremental bookkeeping).
+// directories, their masks and the (watch, name) -> entry index are recomputed from scratch on every
+// re-arm (re-arms are rare: a directory on the way came or went), so an event costs one look-up.
 #include <utility>  // before Asio: GCC 12 + C++20 + Boost 1.74 misses std::exchange otherwise
 
 #include "exec/inotify_watcher.hpp"
@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <vector>
 
 namespace mhafb {
@@ -27,8 +28,12 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::uint32_t kMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE |
-                                IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+// A directory on the way to a target only matters when the next directory down comes or goes (or
+// it goes itself): writes to other files there — /tmp, /var/tmp — must not wake the daemon.
+constexpr std::uint32_t kAncestorMask =
+    IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+// The target's own directory also reports writes to and attribute changes of the target.
+constexpr std::uint32_t kTargetDirMask = kAncestorMask | IN_CLOSE_WRITE | IN_ATTRIB | IN_MODIFY;
 constexpr std::uint32_t kSelfGone = IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT;
 
 // What a stat() shows of a path; a change in any field is a change worth reporting.
@@ -107,6 +112,18 @@ struct InotifyWatcher::Impl : std::enable_shared_from_this<InotifyWatcher::Impl>
   std::map<std::string, int> dir_wd;
   std::map<int, std::set<std::string>> wd_dirs;
 
+  // Which entries an event on a watch concerns, rebuilt on every re-arm so that an event costs a
+  // look-up, not a scan of every entry's chain.
+  struct Target {
+    std::size_t entry;
+    bool is_target;  // the name is the watched path itself, not a directory on its way
+  };
+  struct WatchIndex {
+    std::map<std::string, std::vector<Target>, std::less<>> by_name;
+    std::vector<std::size_t> through;  // entries whose armed chain passes through this watch
+  };
+  std::map<int, WatchIndex> index;
+
   void start() {
     fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) {
@@ -136,12 +153,19 @@ struct InotifyWatcher::Impl : std::enable_shared_from_this<InotifyWatcher::Impl>
   bool rearm_locked() {
     if (polling_only) return false;
     bool complete = true;
+    // One mask per directory: the full one when it is some target's own directory, even if it is
+    // also on the way to another.
+    std::map<std::string, std::uint32_t> wanted;
+    for (const auto& e : entries)
+      for (std::size_t level = 0; level < e.chain.size(); ++level)
+        wanted[e.chain[level]] |= level + 1 == e.chain.size() ? kTargetDirMask : kAncestorMask;
     std::map<std::string, int> new_dir_wd;
+    std::set<int> added;
     for (auto& e : entries) {
       e.armed = 0;
       for (const auto& dir : e.chain) {
         auto known = new_dir_wd.find(dir);
-        int wd = known != new_dir_wd.end() ? known->second : ::inotify_add_watch(fd, dir.c_str(), kMask);
+        int wd = known != new_dir_wd.end() ? known->second : add_watch(dir, wanted[dir], added);
         if (wd < 0) {
           // Absent (or not a directory) is the normal "not created yet": its parent tells us.
           if (errno != ENOENT && errno != ENOTDIR) complete = false;
@@ -158,7 +182,25 @@ struct InotifyWatcher::Impl : std::enable_shared_from_this<InotifyWatcher::Impl>
       if (!new_wd_dirs.count(wd)) ::inotify_rm_watch(fd, wd);  // may already be gone: harmless
     dir_wd = std::move(new_dir_wd);
     wd_dirs = std::move(new_wd_dirs);
+    index.clear();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      for (std::size_t level = 0; level < e.armed; ++level) {
+        WatchIndex& w = index[dir_wd.at(e.chain[level])];
+        if (w.through.empty() || w.through.back() != i) w.through.push_back(i);
+        w.by_name[e.next[level]].push_back({i, level + 1 == e.chain.size()});
+      }
+    }
     return complete;
+  }
+
+  // The first add of a watch in a re-arm replaces whatever mask it had, so a directory that is no
+  // longer anyone's target directory drops back to the ancestor mask. Two paths reaching the same
+  // directory (a symlink, a bind mount) share one watch: the second adds its mask to the first's.
+  int add_watch(const std::string& dir, std::uint32_t mask, std::set<int>& added) {
+    int wd = ::inotify_add_watch(fd, dir.c_str(), mask);
+    if (wd >= 0 && !added.insert(wd).second) wd = ::inotify_add_watch(fd, dir.c_str(), mask | IN_MASK_ADD);
+    return wd;
   }
 
   void on_read(const boost::system::error_code& ec, std::size_t n) {
@@ -193,24 +235,21 @@ struct InotifyWatcher::Impl : std::enable_shared_from_this<InotifyWatcher::Impl>
           fire.insert(i);
         continue;
       }
-      auto dirs = wd_dirs.find(ev->wd);
-      if (dirs == wd_dirs.end()) continue;  // a watch we already dropped
-      const std::string name = ev->len ? std::string(ev->name) : std::string();
-      for (std::size_t i = 0; i < entries.size(); ++i) {
-        const Entry& e = entries[i];
-        for (std::size_t level = 0; level < e.armed; ++level) {
-          if (!dirs->second.count(e.chain[level])) continue;
-          if (ev->mask & kSelfGone) {
-            rearm = true;
-            affected.insert(i);
-          } else if (name == e.next[level]) {
-            if (level + 1 == e.chain.size()) {
-              fire.insert(i);  // the target itself
-            } else {
-              rearm = true;  // a directory on the way came or went
-              affected.insert(i);
-            }
-          }
+      auto w = index.find(ev->wd);
+      if (w == index.end()) continue;  // a watch we already dropped
+      if (ev->mask & kSelfGone) {
+        rearm = true;
+        affected.insert(w->second.through.begin(), w->second.through.end());
+        continue;
+      }
+      auto named = w->second.by_name.find(std::string_view(ev->len ? ev->name : ""));
+      if (named == w->second.by_name.end()) continue;  // another file in that directory
+      for (const Target& t : named->second) {
+        if (t.is_target) {
+          fire.insert(t.entry);
+        } else {
+          rearm = true;  // a directory on the way came or went
+          affected.insert(t.entry);
         }
       }
     }

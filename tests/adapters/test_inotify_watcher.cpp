@@ -1,12 +1,14 @@
 // InotifyWatcher against the real kernel: the flag appearing in an existing directory, in
 // directories created after the watch started (including the mkdir-then-touch race), removal and
 // re-creation and renaming of directories on the way, several paths at once, queue overflow, and
-// callbacks on the io_context's thread. Bounds are generous (5 s); the measured latency is printed
-// for information only.
+// callbacks on the io_context's thread; ancestor directories are watched for entries coming and
+// going only (the kernel's own record of each watch's mask shows it), the flag's directory fully. Bounds are
+// generous (5 s); the measured latency is printed for information only.
 #include "exec/inotify_watcher.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -79,6 +82,41 @@ void touch(const std::string& path) {
 
 double ms_since(Clock::time_point t0, Clock::time_point t1) {
   return std::chrono::duration<double, std::milli>(t1 - t0).count();
+}
+
+// The event mask of every inotify watch this process holds, by watched inode, as the kernel
+// reports it in /proc/self/fdinfo (a wakeup the kernel never queues costs nothing, which no
+// callback count can show).
+std::map<ino_t, std::uint32_t> watch_masks() {
+  std::map<ino_t, std::uint32_t> masks;
+  for (const auto& fd : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(fd.path(), ec).string() != "anon_inode:inotify") continue;
+    std::ifstream info("/proc/self/fdinfo/" + fd.path().filename().string());
+    for (std::string line; std::getline(info, line);) {
+      auto ino = line.find(" ino:"), mask = line.find(" mask:");
+      if (line.rfind("inotify ", 0) != 0 || ino == std::string::npos || mask == std::string::npos) continue;
+      masks[static_cast<ino_t>(std::stoull(line.substr(ino + 5), nullptr, 16))] |=
+          static_cast<std::uint32_t>(std::stoul(line.substr(mask + 6), nullptr, 16));
+    }
+  }
+  return masks;
+}
+
+std::optional<std::uint32_t> mask_of(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return std::nullopt;
+  auto masks = watch_masks();
+  auto it = masks.find(st.st_ino);
+  if (it == masks.end()) return std::nullopt;
+  return it->second;
+}
+
+constexpr std::uint32_t kWriteEvents = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB;
+constexpr std::uint32_t kPathEvents = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
+
+void append(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::app) << text;
 }
 
 class InotifyWatcherTest : public ::testing::Test {
@@ -259,6 +297,85 @@ TEST_F(InotifyWatcherTest, WatchesSeveralPathsEachWithItsOwnCallback) {
   touch(base_ + "/one/other-file");
   std::this_thread::sleep_for(200ms);
   EXPECT_EQ(first.count(), before);
+}
+
+TEST_F(InotifyWatcherTest, WritesInAncestorDirectoriesDoNotWakeItButTheFlagStillDoes) {
+  // Like /tmp or /var/tmp on the way to MHA's work dir: busy with other people's files.
+  const std::string work = base_ + "/work/mha";
+  const std::string flag = work + "/mha.failover.complete";
+  fs::create_directories(work);
+  touch(base_ + "/neighbour.log");
+  Counter& counter = new_counter();
+  watcher_->watch(flag, counter.callback());
+  start_loop();
+
+  for (const std::string& ancestor : {base_, base_ + "/work"}) {
+    auto mask = mask_of(ancestor);
+    ASSERT_TRUE(mask) << ancestor << " is not watched";
+    EXPECT_EQ(*mask & kWriteEvents, 0u) << ancestor << ": writes there would queue events";
+    EXPECT_EQ(*mask & kPathEvents, kPathEvents) << ancestor;
+  }
+  auto own = mask_of(work);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(*own & (kWriteEvents | kPathEvents), kWriteEvents | kPathEvents);
+
+  for (int i = 0; i < 20; ++i) {
+    append(base_ + "/neighbour.log", "line\n");
+    touch(base_ + "/work/scratch-" + std::to_string(i % 3));
+  }
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(counter.count(), 0) << "a write next to the work dir woke the callback";
+
+  touch(flag);
+  ASSERT_TRUE(counter.wait_beyond(0)) << "the flag appearing was not reported";
+  std::this_thread::sleep_for(50ms);
+
+  // The work dir removed and re-created: the watches are re-armed with the same masks.
+  int seen = counter.count();
+  fs::remove_all(base_ + "/work");
+  ASSERT_TRUE(counter.wait_beyond(seen)) << "removal of the work dir (and flag) not reported";
+  std::this_thread::sleep_for(50ms);
+  seen = counter.count();
+  fs::create_directories(work);
+  std::this_thread::sleep_for(100ms);
+  auto rearmed = mask_of(work);
+  ASSERT_TRUE(rearmed) << "the re-created work dir is not watched";
+  EXPECT_EQ(*rearmed & kWriteEvents, kWriteEvents);
+  auto parent = mask_of(base_ + "/work");
+  ASSERT_TRUE(parent);
+  EXPECT_EQ(*parent & kWriteEvents, 0u);
+  touch(flag);
+  ASSERT_TRUE(counter.wait_beyond(seen)) << "flag in the re-created work dir not reported";
+  std::this_thread::sleep_for(50ms);
+  seen = counter.count();
+  append(flag, "written");  // the flag's own content still counts
+  ASSERT_TRUE(counter.wait_beyond(seen)) << "a write to the flag was not reported";
+}
+
+TEST_F(InotifyWatcherTest, ADirectoryThatIsOneFlagsHomeAndAnothersAncestorGetsBothMasks) {
+  fs::create_directories(base_ + "/outer/inner");
+  Counter& deep = new_counter();
+  Counter& shallow = new_counter();
+  watcher_->watch(base_ + "/outer/inner/flag", deep.callback());
+  watcher_->watch(base_ + "/outer/flag", shallow.callback());
+  start_loop();
+
+  auto outer = mask_of(base_ + "/outer");
+  ASSERT_TRUE(outer);
+  EXPECT_EQ(*outer & (kWriteEvents | kPathEvents), kWriteEvents | kPathEvents);
+  auto top = mask_of(base_);
+  ASSERT_TRUE(top);
+  EXPECT_EQ(*top & kWriteEvents, 0u);
+
+  touch(base_ + "/outer/flag");
+  ASSERT_TRUE(shallow.wait_beyond(0));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(deep.count(), 0);
+  touch(base_ + "/outer/inner/flag");
+  ASSERT_TRUE(deep.wait_beyond(0));
+  int seen = shallow.count();
+  append(base_ + "/outer/flag", "x");
+  ASSERT_TRUE(shallow.wait_beyond(seen)) << "a write to the outer flag was not reported";
 }
 
 TEST_F(InotifyWatcherTest, QueueOverflowStillReportsTheFlag) {
