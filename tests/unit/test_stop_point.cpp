@@ -12,6 +12,7 @@
 
 #include "common/stop_point.hpp"
 #include "core/persisted_state.hpp"
+#include "exec/unique_fd.hpp"
 #include "supervisor/cluster_supervisor.hpp"
 #include "support/step_harness.hpp"
 
@@ -131,11 +132,11 @@ TEST(StopPointSignal, AnUnknownNameListsEveryPointAndNeverStops) {
 TEST(StopPointSignal, AStarStopsAtTheFirstPointNotYetKilledAt) {
   if (!kStopPointsBuiltIn) GTEST_SKIP() << "built without MHAFB_TEST_HOOKS";
   char path[] = "/tmp/mhafb-stop-skip-XXXXXX";
-  int fd = ::mkstemp(path);
-  ASSERT_GE(fd, 0);
+  UniqueFd fd(::mkstemp(path));
+  ASSERT_TRUE(fd.valid());
   std::string seen = "before:fence:set-read_only=1\n";
-  const ssize_t written = ::write(fd, seen.data(), seen.size());
-  ::close(fd);
+  const ssize_t written = ::write(fd.get(), seen.data(), seen.size());
+  fd.reset();
   ASSERT_EQ(written, static_cast<ssize_t>(seen.size()));
   ::setenv("MHAFB_TEST_STOP_SKIP", path, 1);  // NOLINT(concurrency-mt-unsafe): the test runs no other thread
   auto run = run_child("*", effects);
