@@ -48,7 +48,12 @@ StepOutcome bring_back_old_master(StepContext& ctx) {
           "verify the host key / client key (never accept a changed host key blindly), " + ctx.ack_hint());
     return StepOutcome::wait("waiting for old master " + old->hostname + "'s host: " + e.message);
   }
-  if (ctx.state.database_start_requested_at)
+  // A start requested by this run is under way. One requested by an earlier run may never have
+  // been issued (the daemon died between its checkpoint and the command): start it again, the
+  // command is idempotent (docs/CONFIGURATION.md).
+  const bool resumed =
+      ctx.state.database_start_requested_at && *ctx.state.database_start_requested_at < ctx.engine_started;
+  if (ctx.state.database_start_requested_at && !resumed)
     return StepOutcome::wait("host " + old->hostname +
                              " is up and its database was started; waiting for SQL");
   if (ctx.config.commands.start_database.empty())

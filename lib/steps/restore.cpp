@@ -42,6 +42,10 @@ std::optional<StepOutcome> archive_leftover_flag(StepContext& ctx) {
 }  // namespace
 
 StepOutcome restore(StepContext& ctx) {
+  // A restart requested by an earlier run of the daemon may never have been issued (it died between
+  // its checkpoint and the command): check again and start the manager if it does not run.
+  if (ctx.state.manager_restart_requested_at && *ctx.state.manager_restart_requested_at < ctx.engine_started)
+    ctx.state.manager_restart_requested_at.reset();
   if (!ctx.state.manager_restart_requested_at) {
     if (auto stop = archive_leftover_flag(ctx)) return *stop;
     auto status = ctx.io.local(mhatools::check_status(ctx.config));

@@ -46,6 +46,9 @@ struct StepContext {
   const std::atomic<bool>& abort_requested;  // checked before every point of no return
   std::string state_dir;
   bool planning = false;  // a dry run for Plan(): stop after the last recorded side effect of the happy path
+  // When this run of the daemon took the cluster up. A checkpoint ("start requested") older than this
+  // was written by an earlier run, which may have died before the action it announced.
+  TimePoint engine_started{};
 
   const MhaServer* old_master() const {
     return state.failover ? config.mha.find_server(state.failover->old_master) : nullptr;

@@ -81,6 +81,7 @@ ClusterEngine::ClusterEngine(ClusterConfig config, Ports ports, std::string stat
       ports_(ports),
       state_dir_(std::move(state_dir)),
       events_(std::move(events)) {
+  started_at_ = ports_.clock.now();
   load();
   std::lock_guard lock(view_mutex_);
   view_.name = config_.name;
@@ -271,7 +272,7 @@ StepOutcome ClusterEngine::run_step(StepId step, const ClusterSnapshot& snap, Po
       planning ? std::function<Status()>([] { return Status{}; })
                : [this] { return persisted(stop_point_effect("checkpoint"), [this] { return persist(); }); },
       [this](AuditRecord& r) { stamp(r); });
-  StepContext ctx{config_, snap, st, io, abort_, state_dir_, planning};
+  StepContext ctx{config_, snap, st, io, abort_, state_dir_, planning, started_at_};
   switch (step) {
     case StepId::DetectFailover:
       return detect_failover(ctx);

@@ -47,6 +47,7 @@ class ClusterEngine {
              std::map<std::string, std::string> fields = {});
   void stamp(AuditRecord& r) const;
   std::string new_operation_id();
+  TimePoint started_at_{};  // this run's start, for steps resuming an earlier run's checkpoint
   // The id of the automatic recovery from the failover being handled ("" when none): derived from
   // the failover itself, so it stays the same across restarts without being persisted.
   std::string recovery_id() const;

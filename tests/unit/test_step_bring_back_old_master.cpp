@@ -106,6 +106,25 @@ TEST(BringBackOldMasterStep, StartsTheDatabaseOnceAndFencesItWhenItAnswers) {
   EXPECT_TRUE(secret_nowhere(h, kAdminPassword));
 }
 
+// The daemon died between persisting "start requested" and running the command: the next run
+// cannot know whether it ran, so it starts the database again (the command is idempotent) instead
+// of waiting out the start budget for a start that never happened.
+TEST(BringBackOldMasterStep, AStartRequestedByAnEarlierRunIsIssuedAgain) {
+  StepHarness h;
+  old_down(h);
+  h.state.database_start_requested_at = kT0 - std::chrono::seconds(30);
+  h.engine_started = kT0 - std::chrono::seconds(10);
+  h.sql.expect_prefix(kOld, kFactsPrefix, kRefused);
+  h.remote.expect_probe(kOld, Status{}).expect_run(kOld, kStart, exited(0));
+  h.sql.expect_prefix(kOld, kFactsPrefix, facts_rows(false, 1));
+  h.sql.expect(kOld, kSetRo, no_rows());
+  auto o = h.run(bring_back_old_master);
+  h.script.verify();
+  EXPECT_EQ(o.kind, StepOutcome::Kind::Progress) << describe(o);
+  EXPECT_NE(o.sentence.find("fenced it (read_only=1)"), std::string::npos) << o.sentence;
+  EXPECT_EQ(h.state.database_start_requested_at, kT0) << "this run's request now";
+}
+
 TEST(BringBackOldMasterStep, StartedButNotAnsweringWithinTheBudgetStillReportsTheStart) {
   StepHarness h;
   old_down(h);
@@ -134,7 +153,8 @@ TEST(BringBackOldMasterStep, AbortDuringThePollStopsPolling) {
 }
 
 TEST(BringBackOldMasterStep, StartAlreadyRequestedIsNeverRepeated) {
-  // The re-run after an interruption: the request was persisted, the database may be starting.
+  // A re-run within the same daemon run (the start command returned before SQL answered): the
+  // database may be starting; an earlier run's request is the case above.
   StepHarness h;
   old_down(h);
   h.state.database_start_requested_at = kT0 - std::chrono::seconds(30);

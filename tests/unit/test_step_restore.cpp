@@ -70,6 +70,22 @@ TEST(RestoreStep, ANewerFlagIsAnotherFailoverAndBlocksWithoutStartingAnything) {
   EXPECT_TRUE(h.commands.issued().empty());
 }
 
+// The daemon died between persisting "manager restart requested" and the start: the next run checks
+// again and starts the manager when it does not run, instead of waiting for a PING_OK that never comes.
+TEST(RestoreStep, ARestartRequestedByAnEarlierRunIsCheckedAndIssuedAgain) {
+  StepHarness h;
+  switched(h);
+  h.state.manager_restart_requested_at = kT0 - std::chrono::seconds(30);
+  h.engine_started = kT0 - std::chrono::seconds(10);
+  h.commands.expect(kStatus, captured_output("masterha_check_status.not-running.txt"))
+      .expect(kStart, exited(0));
+  auto o = h.run(restore);
+  h.script.verify();
+  EXPECT_EQ(o.kind, StepOutcome::Kind::Progress) << describe(o);
+  EXPECT_EQ(o.sentence, "started the MHA manager with systemctl start mha-manager@app1.service");
+  EXPECT_EQ(h.state.manager_restart_requested_at, kT0);
+}
+
 TEST(RestoreStep, ReRunWaitsWhileTheManagerInitialisesAndNeverStartsASecondOne) {
   StepHarness h;
   switched(h);

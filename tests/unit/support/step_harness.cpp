@@ -338,7 +338,7 @@ StepOutcome StepHarness::run(StepOutcome (*step)(StepContext&), bool planning) {
         r.cluster = config.name;
         r.state = std::string(to_string(state.state));
       });
-  StepContext ctx{config, snapshot, state, io, abort, state_dir, planning};
+  StepContext ctx{config, snapshot, state, io, abort, state_dir, planning, engine_started};
   // The outcome holds values only, nothing of `io` (cppcheck sees the reference in `ctx`).
   // cppcheck-suppress danglingLifetime
   outcome = step(ctx);

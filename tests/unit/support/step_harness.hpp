@@ -83,6 +83,7 @@ struct StepHarness {
   PersistedState state;
   std::atomic<bool> abort{false};
   std::string state_dir = kStateDir;
+  TimePoint engine_started{};         // the run's start: a checkpoint older than this is an earlier run's
   std::vector<PersistedState> saves;  // the state at each io.save()
   std::optional<StepOutcome> outcome;
 
