@@ -261,6 +261,11 @@ def is_int(v: Optional[str]) -> bool:
     return v is not None and re.fullmatch(r"\d+", v) is not None
 
 
+def meaningless(r: dict) -> bool:
+    """A tool whose exit code means nothing (masterha_check_ssh) is recorded as such, at info."""
+    return "(not meaningful: judged by its output)" in r.get("MESSAGE", "")
+
+
 def check_side_effects(c: Checks, recs: list[dict], db1: str, db2: str) -> None:
     servers = {db1, db2}
     sql = [r for r in recs if r.get("AUDIT_KIND") == "sql"]
@@ -277,9 +282,13 @@ def check_side_effects(c: Checks, recs: list[dict], db1: str, db2: str) -> None:
     cmds = [r for r in recs if r.get("AUDIT_KIND") == "command"]
     bad = [r.get("MESSAGE") for r in cmds
            if not r.get("COMMAND") or not is_int(r.get("EXIT_CODE")) or not is_int(r.get("DURATION_MS"))
-           or r.get("SERVER") or r.get("PRIORITY") != ("6" if r.get("EXIT_CODE") == "0" else "4")]
+           or r.get("SERVER") or r.get("PRIORITY") != ("6" if r.get("EXIT_CODE") == "0" or meaningless(r) else "4")]
     c.check(bool(cmds) and not bad, f"every command record ({len(cmds)}) has COMMAND, EXIT_CODE, DURATION_MS, no "
-            f"SERVER, and PRIORITY 6 on exit 0 else 4 (not: {bad[:3]})")
+            f"SERVER, and PRIORITY 6 on exit 0 (or an exit code marked not meaningful) else 4 (not: {bad[:3]})")
+    ssh = [r for r in cmds if "masterha_check_ssh" in r.get("COMMAND", "")]
+    c.check(bool(ssh) and all(meaningless(r) and r.get("EXIT_CODE") == "255" for r in ssh),
+            "masterha_check_ssh's exit 255 is recorded as not meaningful (it is judged by its text): "
+            f"{[r.get('MESSAGE', '')[-70:] for r in ssh]}")
     names = " ".join(r.get("COMMAND", "") for r in cmds)
     c.check("masterha_check_repl" in names and "masterha_master_switch" in names and "manager-start" in names,
             "check_repl, master_switch and the manager's start are command records")
