@@ -80,7 +80,7 @@ ClusterObject::Done ClusterObject::reply_to(sdbus::Result<>&& result) {
   slot->result.emplace(std::move(result));
   pending_->prune();
   pending_->slots.push_back(slot);
-  return [slot, kick = kick_](mhafb::Status st) {
+  return [slot, kick = kick_](const mhafb::Status& st) {
     if (!slot->result) return;  // already answered (the daemon is stopping)
     if (st)
       slot->result->returnResults();
@@ -130,7 +130,7 @@ void ClusterObject::Rejoin(sdbus::Result<>&& result) {
     throw dbus_error("Busy", "Cluster " + name_ + " is running " + view.operation +
                                  "; wait for it to end or abort it, then try again.");
   auto shared = std::make_shared<sdbus::Result<>>(std::move(result));
-  control_.rejoin([shared, kick = kick_](mhafb::Status st) {
+  control_.rejoin([shared, kick = kick_](const mhafb::Status& st) {
     if (st)
       shared->returnResults();
     else
@@ -142,7 +142,7 @@ void ClusterObject::Rejoin(sdbus::Result<>&& result) {
 void ClusterObject::Abort(sdbus::Result<>&& result) {
   require_ready();
   auto shared = std::make_shared<sdbus::Result<>>(std::move(result));
-  control_.abort([shared, kick = kick_](mhafb::Status st) {
+  control_.abort([shared, kick = kick_](const mhafb::Status& st) {
     if (st)
       shared->returnResults();
     else
@@ -157,7 +157,7 @@ void ClusterObject::SetMode(sdbus::Result<>&& result, std::string mode) {
   if (!parsed)
     throw dbus_error("InvalidArgument", "Mode '" + mode + "' is not one of observe, approve or auto.");
   auto shared = std::make_shared<sdbus::Result<>>(std::move(result));
-  control_.set_mode(*parsed, [shared, kick = kick_](mhafb::Status st) {
+  control_.set_mode(*parsed, [shared, kick = kick_](const mhafb::Status& st) {
     if (st)
       shared->returnResults();
     else
@@ -169,7 +169,7 @@ void ClusterObject::SetMode(sdbus::Result<>&& result, std::string mode) {
 void ClusterObject::Acknowledge(sdbus::Result<>&& result) {
   require_ready();
   auto shared = std::make_shared<sdbus::Result<>>(std::move(result));
-  control_.acknowledge([shared, kick = kick_](mhafb::Status st) {
+  control_.acknowledge([shared, kick = kick_](const mhafb::Status& st) {
     if (st)
       shared->returnResults();
     else

@@ -140,8 +140,8 @@ Error stopping_error(const std::string& name) {
 void SupervisedCluster::failback(std::string reason, Done done) {
   if (stopping_) return done(stopping_error(name_));
   on_strand([this, reason = std::move(reason), done = std::move(done)]() mutable {
-    supervisor_->request_failback(std::move(reason),
-                                  [this, done](Status st) { asio::post(loop_, [done, st] { done(st); }); });
+    supervisor_->request_failback(
+        std::move(reason), [this, done](const Status& st) { asio::post(loop_, [done, st] { done(st); }); });
   });
   tick_soon();
 }

@@ -405,11 +405,11 @@ std::string human_duration(std::chrono::seconds d) {
   if (s < 0) s = 0;
   char buf[32];
   if (s < 60) {
-    std::snprintf(buf, sizeof buf, "%lds", s);
+    (void)std::snprintf(buf, sizeof buf, "%lds", s);  // fits: at most 32 bytes for any long
   } else if (s < 3600) {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+    (void)std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
   } else {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+    (void)std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
   }
   return buf;
 }

@@ -12,6 +12,8 @@
 //      exists (MHA rolls nothing back once writes were rejected), undo b-d, blocked.
 // Every sub-step checks before acting and records its progress, so a restart resumes exactly and the
 // switch never runs twice.
+#include <charconv>
+
 #include "core/decision.hpp"
 #include "mha/mha_config.hpp"
 #include "mha/mha_tools.hpp"
@@ -30,7 +32,10 @@ std::string last_output_line(const std::string& text) {
   std::size_t begin = text.rfind('\n', end);
   begin = begin == std::string::npos ? 0 : begin + 1;
   std::string line = text.substr(begin, end + 1 - begin);
-  if (line.size() > 300) line = line.substr(0, 297) + "...";
+  if (line.size() > 300) {
+    line.resize(297);
+    line += "...";
+  }
   return line;
 }
 
@@ -57,8 +62,11 @@ Role read_role_once(StepContext& ctx, const std::string& host, const ServerSnaps
   }
   if (!rs->empty()) {
     r.source = rs->get(0, "Master_Host").value_or(rs->get(0, "Source_Host").value_or(""));
-    r.source_port =
-        std::atoi(rs->get(0, "Master_Port").value_or(rs->get(0, "Source_Port").value_or("0")).c_str());
+    // An unreadable port stays 0 (unknown): never a guess.
+    const std::string port = rs->get(0, "Master_Port").value_or(rs->get(0, "Source_Port").value_or("0"));
+    int parsed = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), parsed);
+    r.source_port = ec == std::errc{} && end == port.data() + port.size() ? parsed : 0;
     r.replica = !r.source.empty();
   }
   return r;

@@ -75,6 +75,7 @@ Status persisted(const std::string& what, Save&& save) {
 
 }  // namespace
 
+// cppcheck-suppress passedByValue ; Ports is six references, kept by value
 ClusterEngine::ClusterEngine(ClusterConfig config, Ports ports, std::string state_dir,
                              SupervisorEvents events)
     : config_(std::move(config)),
@@ -112,7 +113,7 @@ std::string ClusterEngine::recovery_id() const {
     h *= 0x100000001b3ULL;
   }
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  (void)std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));  // 16 hex digits fit
   return buf;
 }
 
@@ -175,7 +176,8 @@ Status ClusterEngine::persist() {
 std::string ClusterEngine::new_operation_id() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng() ^ ++op_counter_));
+  (void)std::snprintf(buf, sizeof buf, "%016llx",
+                      static_cast<unsigned long long>(rng() ^ ++op_counter_));  // 16 hex digits fit
   return buf;
 }
 
@@ -265,8 +267,8 @@ StepOutcome ClusterEngine::run_step(StepId step, const ClusterSnapshot& snap, Po
                                     bool planning) {
   StopPointStep points(to_string(step), !planning);
   StopPointFiles files(ports.files);
-  Ports step_ports{ports.sql,  ports.commands, ports.remote, ports.clock, planning ? ports.files : files,
-                   ports.audit};
+  FilesPort& step_files = planning ? ports.files : static_cast<FilesPort&>(files);
+  Ports step_ports{ports.sql, ports.commands, ports.remote, ports.clock, step_files, ports.audit};
   StepIo io(
       config_, step_ports,
       planning ? std::function<Status()>([] { return Status{}; })
@@ -413,7 +415,7 @@ void ClusterEngine::request_failback(std::string reason, ClusterSupervisor::Comp
       break;
   }
   state_.switch_approved = true;
-  state_.approval_reason = reason.empty() ? "requested by an operator" : reason;
+  state_.approval_reason = reason.empty() ? std::string("requested by an operator") : std::move(reason);
   state_.operation_id = new_operation_id();
   state_.operation_kind = "failback";
   failback_done_ = std::move(done);
