@@ -4,6 +4,7 @@
 // changes anything, so the dry-run decorator and the audit log need no SQL parsing.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,9 +43,44 @@ struct SqlStatement {
 
 using SqlRow = std::vector<std::optional<std::string>>;
 
+// A case-insensitive hash of the column names of one result set, built on the first look-up:
+// SHOW SLAVE STATUS has ~60 columns and its parser reads ~25 of them every tick. It belongs to the
+// columns it was built from: copies and moves start empty, and a change of the vector's buffer or
+// size rebuilds it (columns are not meant to be edited in place after the first look-up).
+class ColumnIndex {
+ public:
+  ColumnIndex() = default;
+  ColumnIndex(const ColumnIndex&) {}
+  ColumnIndex(ColumnIndex&&) noexcept {}
+  ColumnIndex& operator=(const ColumnIndex&) {
+    clear();
+    return *this;
+  }
+  ColumnIndex& operator=(ColumnIndex&&) noexcept {
+    clear();
+    return *this;
+  }
+  ~ColumnIndex() = default;
+
+  // The position of the first column named `name` (case-insensitive).
+  std::optional<std::size_t> find(const std::vector<std::string>& columns, std::string_view name);
+
+ private:
+  void clear() {
+    built_for_ = nullptr;
+    size_ = 0;
+    slots_.clear();
+  }
+  const std::string* built_for_ = nullptr;
+  std::size_t size_ = 0;
+  std::vector<std::uint32_t> slots_;  // open addressing: column position + 1, 0 when free
+};
+
 struct ResultSet {
   std::vector<std::string> columns;
   std::vector<SqlRow> rows;
+  // Look-up cache of get(): a ResultSet is not for concurrent get() from several threads.
+  mutable ColumnIndex index{};
 
   bool empty() const { return rows.empty(); }
   // The value of column `name` (case-insensitive) in row `row`; nullopt when NULL or absent.
