@@ -8,8 +8,6 @@
 
 namespace mhafb {
 
-namespace asio = boost::asio;
-
 namespace {
 
 std::size_t pool_size(std::size_t clusters) {

@@ -52,8 +52,8 @@ class ColumnIndex {
   ColumnIndex() = default;
   ColumnIndex(const ColumnIndex&) {}
   ColumnIndex(ColumnIndex&&) noexcept {}
-  ColumnIndex& operator=(const ColumnIndex&) {
-    clear();
+  ColumnIndex& operator=(const ColumnIndex& other) {
+    if (this != &other) clear();
     return *this;
   }
   ColumnIndex& operator=(ColumnIndex&&) noexcept {

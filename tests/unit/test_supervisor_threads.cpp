@@ -114,6 +114,10 @@ TEST(SupervisorThreads, AbortFromAnotherThreadWhileAFailbackRuns) {
   int applied = 0;
   bool left_healthy = false;
   for (int i = 0; i < 400; ++i) {
+    // Once approved, give the operator's thread its turn before the next tick (a loaded machine
+    // may not schedule it otherwise): the abort must race with real ticks.
+    while (approved.load() && applied == 0 && aborts.load() == 0)
+      std::this_thread::yield();
     if (aborts.exchange(0) > 0) {
       (void)sup.request_abort();
       ++applied;
