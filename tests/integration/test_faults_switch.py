@@ -330,7 +330,6 @@ def case2_manager_running(c: Checks, stack: Stack, sampler: Sampler) -> None:
 
 
 def case7_two_triggers(c: Checks, stack: Stack) -> None:
-    lab = stack.lab
     run_daemon(stack, "7")
     if not c.check(stack.wait_state("validated", 120) is not None, "7: validated"):
         return
