@@ -86,7 +86,9 @@ bool flag_is_newer(const ClusterSnapshot& snap, TimePoint than) {
 // else acts on the cluster (the runbook's `rm -f`, a manager restart being prepared, so MHA may fail
 // over again), and every fact gathered so far may be stale. A failover taken up without a flag (an
 // operator's `rejoin`) has none to lose.
-bool handled_flag_removed(const ClusterSnapshot& snap, const FailoverFacts& f) {
+bool handled_flag_removed(const ClusterSnapshot& snap, const FailoverFacts& f, const PersistedState& st) {
+  // Archived by our own switch-back (recorded before the move): not someone else's action.
+  if (!st.archived_flag_path.empty()) return false;
   return f.flag_mtime != TimePoint{} && !snap.mha.failover_complete_mtime;
 }
 
@@ -323,7 +325,7 @@ Decision decide_degraded(const ClusterSnapshot& snap, const ClusterConfig& cfg, 
                 old);
     return go_restore_after_hand_switch(cfg, snap, r);
   }
-  if (handled_flag_removed(snap, f)) return block_flag_removed(cfg, st.state);
+  if (handled_flag_removed(snap, f, st)) return block_flag_removed(cfg, st.state);
 
   if (!r.new_snap->sql_reachable) {
     if (st.new_master_missing_since && since(*st.new_master_missing_since, now) > cfg.timeouts.catch_up)
@@ -447,7 +449,7 @@ bool replicates_from(const ServerSnapshot& server, const MhaServer& source) {
 void track(const ClusterSnapshot& snap, const ClusterConfig& cfg, PersistedState& st, TimePoint now) {
   // The operator has been told the flag is gone (or will see it in the blocked sentence): from the
   // acknowledgement on, the failover is handled without one, and any flag that appears is a new failover.
-  if (st.failover && st.state == ClusterState::Blocked && handled_flag_removed(snap, *st.failover))
+  if (st.failover && st.state == ClusterState::Blocked && handled_flag_removed(snap, *st.failover, st))
     st.failover->flag_mtime = TimePoint{};
   if (!st.failover || st.state == ClusterState::Healthy || st.state == ClusterState::Blocked) return;
   const ServerSnapshot* old_snap = snap.find(st.failover->old_master);
@@ -522,7 +524,7 @@ Decision decide(const ClusterSnapshot& snap, const ClusterConfig& cfg, const Per
         d = go_restore_after_hand_switch(cfg, snap, r);
         break;
       }
-      if (handled_flag_removed(snap, *st.failover)) {
+      if (handled_flag_removed(snap, *st.failover, st)) {
         d = block_flag_removed(cfg, st.state);
         break;
       }

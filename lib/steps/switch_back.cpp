@@ -375,13 +375,22 @@ StepOutcome switch_back(StepContext& ctx) {
   if (flag_info->exists) {
     std::string dest = ctx.state_dir + "/history/" + ctx.config.mha.app_name + ".failover.complete." +
                        utc_stamp(ctx.io.now());
+    // Recorded before the move: a crash between the two must not lose track of the flag (resumed,
+    // a flag gone from its place but recorded here is ours, not someone else's action).
+    st.archived_flag_path = dest;
+    if (auto saved = ctx.io.save(); !saved) {
+      st.archived_flag_path.clear();
+      std::string notes = undo_preparation(ctx, *current);
+      return StepOutcome::retry("cannot persist state before archiving the failover flag (" +
+                                saved.error().message + "); not switching" + notes);
+    }
     auto moved = ctx.io.ports().files.move(flag, dest);
     if (!moved) {
+      st.archived_flag_path.clear();
       std::string notes = undo_preparation(ctx, *current);
       return StepOutcome::retry("the failover flag " + flag + " could not be archived (" +
                                 moved.error().message + "); not switching" + notes);
     }
-    st.archived_flag_path = dest;
     ctx.io.audit(AuditKind::StepFinished, AuditPriority::Notice, "archived the failover flag to " + dest);
   }
 

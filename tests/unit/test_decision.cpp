@@ -627,6 +627,19 @@ std::vector<Case> cases() {
                StepId::SwitchBack,
                std::nullopt,
                {"(auto mode)"}});
+  // A crash between the flag's archive (recorded first) and the switch: the flag is gone from its place
+  // because we archived it, so the resumed switch goes on; nothing is taken for someone else's action.
+  c.push_back({"Validated_FlagArchivedByUsBeforeACrashResumesTheSwitch",
+               [](World& w) {
+                 validated_state(w);
+                 w.st.switch_approved = true;
+                 w.st.approval_reason = "maintenance window";
+                 w.st.archived_flag_path = "/var/lib/mha-failback/app1/history/app1.failover.complete.x";
+                 w.snap.mha.failover_complete_mtime.reset();
+               },
+               StepId::SwitchBack,
+               std::nullopt,
+               {"switch the master role back from 127.0.0.12 to 127.0.0.11 (approved: maintenance window)"}});
   c.push_back({"Validated_ApprovedSwitches",
                [](World& w) {
                  validated_state(w);

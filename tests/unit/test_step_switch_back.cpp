@@ -106,11 +106,19 @@ TEST(SwitchBackStep, StopsTheManagerArchivesTheFlagPersistsThenSwitches) {
   EXPECT_EQ(h.state.archived_flag_path, kArchived);
   EXPECT_TRUE(h.audit.has(AuditKind::StepFinished, "archived the failover flag to " + kArchived));
 
-  // Progress persisted: the manager stop, then switch_started before the point of no return.
-  ASSERT_GE(h.saves.size(), 2u);
+  // Progress persisted: the manager stop, the flag's destination before it is moved (a crash between
+  // the two keeps track of it), then switch_started before the point of no return.
+  ASSERT_GE(h.saves.size(), 3u);
   EXPECT_TRUE(h.saves[0].manager_stopped);
-  EXPECT_TRUE(h.saves[1].switch_started);
   EXPECT_EQ(h.saves[1].archived_flag_path, kArchived);
+  EXPECT_FALSE(h.saves[1].switch_started);
+  const std::size_t move_at = index_of(h, CallKind::File, "move");
+  ASSERT_LT(move_at, h.script.calls().size());
+  ASSERT_GT(move_at, 0u);
+  EXPECT_EQ(h.script.calls()[move_at - 1].kind, CallKind::Save)
+      << "the destination is persisted right before the move";
+  EXPECT_TRUE(h.saves[2].switch_started);
+  EXPECT_EQ(h.saves[2].archived_flag_path, kArchived);
   EXPECT_LT(index_of(h, CallKind::Save, "save"), index_of(h, CallKind::Command, "masterha_master_switch"));
   std::size_t last_save_before_switch = 0;
   for (std::size_t i = 0; i < index_of(h, CallKind::Command, "masterha_master_switch"); ++i)
@@ -339,8 +347,8 @@ TEST(SwitchBackStep, StateThatCannotBePersistedMeansNoSwitch) {
   validated(h);
   expect_preparation(h);
   h.commands.expect(kStartManager, exited(0));
-  // calls: read of the MHA config, status, stop, save, status, stat, move, save <- this one fails
-  h.script.inject(7,
+  // calls: read of the MHA config, status, stop, save, status, stat, save, move, save <- this one fails
+  h.script.inject(8,
                   Fault{"save error", {std::nullopt, std::nullopt, Status(Error::failed("No space left"))}});
   h.script.answer_with([](const Call& c) -> std::optional<Reply> {
     if (c.kind != CallKind::Command) return std::nullopt;
