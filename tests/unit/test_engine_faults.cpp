@@ -15,31 +15,6 @@ namespace {
 
 constexpr const char* kFlag = "/mha/work/app1.failover.complete";
 
-ClusterConfig lab_config() {
-  ClusterConfig c;
-  c.name = "app1";
-  c.mode = Mode::Approve;
-  c.preferred_master = "127.0.0.11";
-  c.mha.conf_path = SimCluster::kConf;
-  c.mha.app_name = "app1";
-  c.mha.manager_workdir = SimCluster::kWorkdir;
-  c.mha.manager_log = SimCluster::kLog;
-  for (const char* h : {"127.0.0.11", "127.0.0.12"}) {
-    MhaServer s;
-    s.block = std::string("server") + (std::string(h) == "127.0.0.11" ? "1" : "2");
-    s.hostname = h;
-    s.candidate_master = true;
-    c.mha.servers.push_back(s);
-  }
-  c.replication = {"repl", {"s3cret-'Pass", "test"}};
-  c.admin = {"mha", {"adm1n-Pass", "test"}};
-  c.commands.start_database = {"start-db"};
-  c.commands.manager_start = {"mgr-start"};
-  c.commands.manager_stop = {"mgr-stop"};
-  c.validation.stable_window = std::chrono::seconds(5);
-  return c;
-}
-
 // The simulation's files, with writes of the daemon's state file failing on demand (a full or
 // read-only state directory).
 class StateDirFaults final : public FilesPort {
@@ -101,7 +76,7 @@ TEST(EngineFaults, AckAfterASecondFailoverDetectsItAnewInsteadOfReusingStaleFact
   events.state_changed = [&](ClusterState from, ClusterState to, const std::string& reason) {
     if (from == ClusterState::Blocked) acks.push_back(std::string(to_string(to)) + ": " + reason);
   };
-  ClusterSupervisor sup(lab_config(), sim.ports(), "/state", events);
+  ClusterSupervisor sup(SimCluster::config(), sim.ports(), "/state", events);
   ASSERT_TRUE(tick_until(sup, sim, [](const ClusterView& v) { return v.state == ClusterState::Validated; }))
       << sup.view().status;
 
@@ -164,7 +139,7 @@ TEST(EngineFaults, AckWithTheHandledFlagKeepsTheProcedure) {
   events.state_changed = [&](ClusterState from, ClusterState to, const std::string&) {
     if (from == ClusterState::Blocked) after_block.push_back(to);
   };
-  ClusterSupervisor sup(lab_config(), sim.ports(), "/state", events);
+  ClusterSupervisor sup(SimCluster::config(), sim.ports(), "/state", events);
   ASSERT_TRUE(tick_until(sup, sim, [](const ClusterView& v) { return v.state == ClusterState::Validated; }));
   sim.db1.replica->io = false;  // someone ran STOP SLAVE IO_THREAD: blocked
   ASSERT_TRUE(tick_until(
@@ -181,7 +156,7 @@ TEST(EngineFaults, AMutatingStepDoesNotRunWhileItsIntentCannotBePersisted) {
   StateDirFaults files(sim.ports().files);
   Ports base = sim.ports();
   Ports ports{base.sql, base.commands, base.remote, base.clock, files, base.audit};
-  ClusterSupervisor sup(lab_config(), ports, "/state");
+  ClusterSupervisor sup(SimCluster::config(), ports, "/state");
   sup.tick();  // the failover is detected (reads only)
   ASSERT_EQ(sup.view().state, ClusterState::Degraded);
 

@@ -16,31 +16,6 @@ using sim::SimCluster;
 
 namespace {
 
-ClusterConfig lab_config(Mode mode) {
-  ClusterConfig c;
-  c.name = "app1";
-  c.mode = mode;
-  c.preferred_master = "127.0.0.11";
-  c.mha.conf_path = SimCluster::kConf;
-  c.mha.app_name = "app1";
-  c.mha.manager_workdir = SimCluster::kWorkdir;
-  c.mha.manager_log = SimCluster::kLog;
-  for (const char* h : {"127.0.0.11", "127.0.0.12"}) {
-    MhaServer s;
-    s.block = std::string("server") + (h[8] == '1' && h[9] == '1' ? "1" : "2");
-    s.hostname = h;
-    s.candidate_master = true;
-    c.mha.servers.push_back(s);
-  }
-  c.replication = {"repl", {"s3cret-'Pass", "test"}};
-  c.admin = {"mha", {"adm1n-Pass", "test"}};
-  c.commands.start_database = {"start-db"};
-  c.commands.manager_start = {"mgr-start"};
-  c.commands.manager_stop = {"mgr-stop"};
-  c.validation.stable_window = std::chrono::seconds(5);
-  return c;
-}
-
 struct Outcome {
   ClusterState state = ClusterState::Healthy;
   std::string status;
@@ -126,7 +101,7 @@ void expect_failed_back(const SimCluster& sim, const Outcome& o) {
 TEST(EngineProcedure, FailbackInApproveMode) {
   SimCluster sim;
   sim.failover();
-  Outcome o = drive(sim, lab_config(Mode::Approve));
+  Outcome o = drive(sim, SimCluster::config(Mode::Approve));
   expect_failed_back(sim, o);
   std::vector<std::pair<ClusterState, ClusterState>> expected{
       {ClusterState::Healthy, ClusterState::Degraded},
@@ -177,14 +152,14 @@ TEST(EngineProcedure, FailbackInApproveMode) {
 TEST(EngineProcedure, AutoModeNeedsNoApproval) {
   SimCluster sim;
   sim.failover();
-  Outcome o = drive(sim, lab_config(Mode::Auto), 400, /*approve=*/false);
+  Outcome o = drive(sim, SimCluster::config(Mode::Auto), 400, /*approve=*/false);
   expect_failed_back(sim, o);
 }
 
 TEST(EngineProcedure, ApproveModeWaitsForApproval) {
   SimCluster sim;
   sim.failover();
-  Outcome o = drive(sim, lab_config(Mode::Approve), 60, /*approve=*/false);
+  Outcome o = drive(sim, SimCluster::config(Mode::Approve), 60, /*approve=*/false);
   EXPECT_EQ(o.state, ClusterState::Validated);
   EXPECT_NE(o.status.find("waiting for approval"), std::string::npos) << o.status;
   EXPECT_EQ(sim.switches, 0);
@@ -194,7 +169,7 @@ TEST(EngineProcedure, ApproveModeWaitsForApproval) {
 TEST(EngineProcedure, ObserveModeChangesNothing) {
   SimCluster sim;
   sim.failover();
-  Outcome o = drive(sim, lab_config(Mode::Observe), 60);
+  Outcome o = drive(sim, SimCluster::config(Mode::Observe), 60);
   EXPECT_TRUE(sim.mutating_sql.empty()) << sim.mutating_sql.front();
   for (const auto& c : sim.commands_run)
     EXPECT_TRUE(c.find("start-db") == std::string::npos && c.find("mgr-") == std::string::npos &&
@@ -209,7 +184,7 @@ TEST(EngineProcedure, ObserveModeChangesNothing) {
 TEST(EngineProcedure, DivergedOldMasterIsNeverRejoined) {
   SimCluster sim;
   sim.failover(/*unshipped=*/3);
-  Outcome o = drive(sim, lab_config(Mode::Auto), 200, false);
+  Outcome o = drive(sim, SimCluster::config(Mode::Auto), 200, false);
   EXPECT_EQ(o.state, ClusterState::Blocked);
   EXPECT_NE(o.blocked_reason.find("3 transactions"), std::string::npos) << o.blocked_reason;
   for (const auto& q : sim.mutating_sql)
@@ -226,7 +201,7 @@ TEST(EngineProcedure, FailedSwitchRestoresAWritableMaster) {
   SimCluster sim;
   sim.failover();
   sim.switch_failures = 1;
-  Outcome o = drive(sim, lab_config(Mode::Auto), 400, false);
+  Outcome o = drive(sim, SimCluster::config(Mode::Auto), 400, false);
   EXPECT_EQ(o.state, ClusterState::Blocked);
   EXPECT_NE(o.blocked_reason.find("made writable again"), std::string::npos) << o.blocked_reason;
   EXPECT_TRUE(sim.db2.master()) << "MHA left the current master read-only; the undo must lift it";
@@ -240,7 +215,7 @@ TEST(EngineProcedure, FailureInjectedAtEveryCall) {
   {
     SimCluster sim;
     sim.failover();
-    drive(sim, lab_config(Mode::Auto), 400, false);
+    drive(sim, SimCluster::config(Mode::Auto), 400, false);
     total = sim.calls;
   }
   ASSERT_GT(total, 50);
@@ -250,7 +225,7 @@ TEST(EngineProcedure, FailureInjectedAtEveryCall) {
     SimCluster sim;
     sim.failover();
     sim.fail_at = k;
-    Outcome o = drive(sim, lab_config(Mode::Auto), 600, false);
+    Outcome o = drive(sim, SimCluster::config(Mode::Auto), 600, false);
     ASSERT_TRUE(o.state == ClusterState::Healthy || o.state == ClusterState::Blocked)
         << "stuck in " << to_string(o.state) << ": " << o.status;
     EXPECT_LE(sim.switches, 1);
@@ -277,7 +252,7 @@ TEST(EngineProcedure, CrashAtEveryCallThenResume) {
   {
     SimCluster sim;
     sim.failover();
-    drive(sim, lab_config(Mode::Auto), 400, false);
+    drive(sim, SimCluster::config(Mode::Auto), 400, false);
     total = sim.calls;
   }
   for (long k = 0; k < total; ++k) {
@@ -285,7 +260,7 @@ TEST(EngineProcedure, CrashAtEveryCallThenResume) {
     SimCluster sim;
     sim.failover();
     sim.crash_at = k;
-    Outcome o = drive(sim, lab_config(Mode::Auto), 600, false);
+    Outcome o = drive(sim, SimCluster::config(Mode::Auto), 600, false);
     EXPECT_EQ(o.crashes, 1);
     EXPECT_LE(sim.switches, 1) << "the switch ran twice";
     ASSERT_TRUE(o.state == ClusterState::Healthy || o.state == ClusterState::Blocked) << o.status;

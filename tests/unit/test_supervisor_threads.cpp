@@ -18,32 +18,6 @@ using sim::SimCluster;
 
 namespace {
 
-ClusterConfig sim_config(Mode mode) {
-  ClusterConfig c;
-  c.name = "app1";
-  c.mode = mode;
-  c.preferred_master = "127.0.0.11";
-  c.mha.conf_path = SimCluster::kConf;
-  c.mha.app_name = "app1";
-  c.mha.manager_workdir = SimCluster::kWorkdir;
-  c.mha.manager_log = SimCluster::kLog;
-  int n = 1;
-  for (const char* h : {"127.0.0.11", "127.0.0.12"}) {
-    MhaServer s;
-    s.block = "server" + std::to_string(n++);
-    s.hostname = h;
-    s.candidate_master = true;
-    c.mha.servers.push_back(s);
-  }
-  c.replication = {"repl", {"s3cret-'Pass", "test"}};
-  c.admin = {"mha", {"adm1n-Pass", "test"}};
-  c.commands.start_database = {"start-db"};
-  c.commands.manager_start = {"mgr-start"};
-  c.commands.manager_stop = {"mgr-stop"};
-  c.validation.stable_window = std::chrono::seconds(5);
-  return c;
-}
-
 // Ticks like the daemon's strand does until the cluster left Healthy and came back (or is blocked,
 // or `max_ticks` ran). Returns the last view.
 ClusterView drive(SimCluster& sim, ClusterSupervisor& sup, int max_ticks = 400) {
@@ -65,7 +39,7 @@ ClusterView drive(SimCluster& sim, ClusterSupervisor& sup, int max_ticks = 400) 
 TEST(SupervisorThreads, ViewFromAnotherThreadWhileAFailbackRuns) {
   SimCluster sim;
   sim.failover();
-  ClusterSupervisor sup(sim_config(Mode::Auto), sim.ports(), "/state");
+  ClusterSupervisor sup(SimCluster::config(Mode::Auto), sim.ports(), "/state");
 
   std::atomic<bool> done{false};
   std::atomic<long> reads{0};
@@ -97,7 +71,7 @@ TEST(SupervisorThreads, ViewFromAnotherThreadWhileAFailbackRuns) {
 TEST(SupervisorThreads, AbortFromAnotherThreadWhileAFailbackRuns) {
   SimCluster sim;
   sim.failover();
-  ClusterSupervisor sup(sim_config(Mode::Approve), sim.ports(), "/state");
+  ClusterSupervisor sup(SimCluster::config(Mode::Approve), sim.ports(), "/state");
 
   std::atomic<bool> approved{false};
   std::atomic<bool> done{false};

@@ -7,6 +7,32 @@
 
 namespace mhafb::sim {
 
+ClusterConfig SimCluster::config(Mode mode) {
+  ClusterConfig c;
+  c.name = "app1";
+  c.mode = mode;
+  c.preferred_master = "127.0.0.11";
+  c.mha.conf_path = kConf;
+  c.mha.app_name = "app1";
+  c.mha.manager_workdir = kWorkdir;
+  c.mha.manager_log = kLog;
+  int n = 1;
+  for (const char* h : {"127.0.0.11", "127.0.0.12"}) {
+    MhaServer s;
+    s.block = "server" + std::to_string(n++);
+    s.hostname = h;
+    s.candidate_master = true;
+    c.mha.servers.push_back(s);
+  }
+  c.replication = {"repl", {"s3cret-'Pass", "test"}};
+  c.admin = {"mha", {"adm1n-Pass", "test"}};
+  c.commands.start_database = {"start-db"};
+  c.commands.manager_start = {"mgr-start"};
+  c.commands.manager_stop = {"mgr-stop"};
+  c.validation.stable_window = std::chrono::seconds(5);
+  return c;
+}
+
 namespace {
 
 bool starts_with(std::string_view s, std::string_view p) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "config/cluster_config.hpp"
 #include "ports/audit_sink.hpp"
 #include "ports/clock_port.hpp"
 #include "ports/command_port.hpp"
@@ -90,6 +91,9 @@ class SimCluster {
   static constexpr const char* kWorkdir = "/mha/work";
   static constexpr const char* kConf = "/etc/mha/app1.cnf";
   static constexpr const char* kLog = "/mha/manager.log";
+
+  // The daemon's configuration for this cluster: app1, db1 (127.0.0.11) preferred, short windows.
+  static ClusterConfig config(Mode mode = Mode::Approve);
 
  private:
   struct SqlImpl final : SqlPort {
