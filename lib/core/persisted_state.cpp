@@ -28,6 +28,7 @@ void PersistedState::reset_procedure() {
   manager_stopped = false;
   archived_flag_path.clear();
   switch_started = false;
+  switch_held_since.reset();
   manager_restart_requested_at.reset();
   blocked_reason.clear();
   suggested_action.clear();
@@ -130,6 +131,7 @@ json body_of(const PersistedState& s) {
   b["manager_stopped"] = s.manager_stopped;
   b["archived_flag_path"] = s.archived_flag_path;
   b["switch_started"] = s.switch_started;
+  b["switch_held_since"] = opt_time(s.switch_held_since);
   b["manager_restart_requested_at"] = opt_time(s.manager_restart_requested_at);
   b["blocked_reason"] = s.blocked_reason;
   b["suggested_action"] = s.suggested_action;
@@ -189,6 +191,7 @@ PersistedState state_of(const json& b) {
   s.manager_stopped = b.at("manager_stopped").get<bool>();
   s.archived_flag_path = b.at("archived_flag_path").get<std::string>();
   s.switch_started = b.at("switch_started").get<bool>();
+  s.switch_held_since = get_opt_time(b, "switch_held_since");  // absent in files of earlier releases
   s.manager_restart_requested_at = get_opt_time(b, "manager_restart_requested_at");
   s.blocked_reason = b.at("blocked_reason").get<std::string>();
   s.suggested_action = b.at("suggested_action").get<std::string>();

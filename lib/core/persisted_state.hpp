@@ -75,6 +75,9 @@ struct PersistedState {
   bool manager_stopped = false;
   std::string archived_flag_path;
   bool switch_started = false;
+  // Since when the switch has been held back because the current master runs updates that
+  // masterha_master_switch refuses to switch under (bounded by timeouts.switch_budget).
+  std::optional<TimePoint> switch_held_since;
   // restore
   std::optional<TimePoint> manager_restart_requested_at;
   // blocked

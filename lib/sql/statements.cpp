@@ -85,6 +85,15 @@ SqlStatement server_facts() {
       "@@GLOBAL.read_only AS read_only, @@GLOBAL.log_bin AS log_bin");
 }
 
+SqlStatement running_statements(int min_seconds) {
+  return SqlStatement::read(
+      "SELECT ID AS id, USER AS user, COMMAND AS command, TIME AS time, LEFT(INFO, 200) AS info "
+      "FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND TIME >= " +
+      std::to_string(min_seconds) +
+      " AND COMMAND NOT IN ('Sleep', 'Connect') AND COMMAND NOT LIKE 'Binlog Dump%' "
+      "AND USER NOT IN ('system user', 'event_scheduler') ORDER BY TIME DESC");
+}
+
 SqlStatement gtid_state(Flavor flavor) {
   if (flavor == Flavor::MySQL) return SqlStatement::read("SELECT @@GLOBAL.gtid_executed AS gtid_executed");
   return SqlStatement::read(

@@ -21,6 +21,10 @@ SqlStatement server_facts();  // version, server_id, read_only, log_bin
 SqlStatement gtid_state(Flavor flavor);
 SqlStatement master_status();
 SqlStatement replica_status(Flavor flavor, const std::string& version);
+// Other sessions' statements running for at least `min_seconds`, with the filters MHA's online switch
+// applies before it refuses (no sleeping or connecting sessions, binlog dumps, system threads):
+// columns id, user, command, time, info (the first 200 characters of the statement).
+SqlStatement running_statements(int min_seconds);
 
 // Actions.
 SqlStatement set_read_only(bool on);

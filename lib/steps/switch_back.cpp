@@ -12,6 +12,13 @@
 //      exists (MHA rolls nothing back once writes were rejected), undo b-d, blocked.
 // Every sub-step checks before acting and records its progress, so a restart resumes exactly and the
 // switch never runs twice.
+//
+// Before b, the current master must be quiet: masterha_master_switch refuses to start while an update
+// there has run for 2 s or more (its --running_updates_limit of 1 s, plus one). The step holds the
+// switch while one has run for 1 s or more (a margin for the tool's own second of checks), within
+// the switch budget. Should MHA refuse for that reason all the same, nothing was changed (the check
+// comes before it rejects writes): the preparation is undone and the switch is tried again.
+#include <cctype>
 #include <charconv>
 
 #include "core/decision.hpp"
@@ -106,6 +113,88 @@ void run_companion(StepContext& ctx, const std::vector<std::string>& argv, const
                  std::string("the companion ") + what + " command on " + host +
                      " failed: " + (!r ? r.error().message : "exit " + std::to_string(r->exit_code)),
                  host);
+}
+
+constexpr int kLongUpdateSeconds = 1;
+
+struct LongUpdate {
+  std::string id;
+  std::string user;
+  std::string seconds;
+  std::string verb;  // the statement's first word only: its text may hold values not for a log
+};
+
+// The rows of sqlstmt::running_statements that MHA counts as updates: not SELECT or SHOW.
+std::vector<LongUpdate> long_updates(const ResultSet& rs) {
+  std::vector<LongUpdate> out;
+  for (std::size_t i = 0; i < rs.rows.size(); ++i) {
+    const std::string info = rs.get(i, "info").value_or("");
+    const std::size_t begin = info.find_first_not_of(" \t\r\n");
+    std::string verb;
+    for (std::size_t k = begin; k != std::string::npos && k < info.size() && verb.size() < 24; ++k) {
+      const unsigned char ch = static_cast<unsigned char>(info[k]);
+      if (!std::isalpha(ch)) break;
+      verb += static_cast<char>(std::toupper(ch));
+    }
+    if (verb.rfind("SELECT", 0) == 0 || verb.rfind("SHOW", 0) == 0) continue;
+    out.push_back({rs.get(i, "id").value_or("?"), rs.get(i, "user").value_or("?"),
+                   rs.get(i, "time").value_or("?"),
+                   verb.empty() ? rs.get(i, "command").value_or("a statement") : verb});
+  }
+  return out;
+}
+
+std::string describe_updates(const std::vector<LongUpdate>& updates, const std::string& host) {
+  std::string out = std::to_string(updates.size()) + (updates.size() == 1 ? " update has" : " updates have") +
+                    " run for " + std::to_string(kLongUpdateSeconds) + " s or more on " + host + " (";
+  for (std::size_t i = 0; i < updates.size() && i < 3; ++i) {
+    const auto& u = updates[i];
+    out += (i ? "; " : "") + std::string("session ") + u.id + " of " + u.user + ": " + u.verb + " for " +
+           u.seconds + " s";
+  }
+  return out + (updates.size() > 3 ? "; ...)" : ")");
+}
+
+// How long the switch has been held back, starting the clock at the first hold.
+std::chrono::seconds held_for(StepContext& ctx) {
+  const TimePoint now = ctx.io.now();
+  if (!ctx.state.switch_held_since) {
+    ctx.state.switch_held_since = now;
+    (void)ctx.io.save();
+  }
+  return std::chrono::duration_cast<std::chrono::seconds>(now - *ctx.state.switch_held_since);
+}
+
+std::string long_update_block_hint(const StepContext& ctx, const std::string& host) {
+  return "let the long statements on " + host + " finish or stop them (SHOW PROCESSLIST there), " +
+         ctx.ack_hint() + " and approve the failback again";
+}
+
+// nullopt: the current master is quiet (or cannot be asked: masterha_master_switch checks again).
+std::optional<StepOutcome> hold_for_long_updates(StepContext& ctx, const MhaServer& current) {
+  auto rs = ctx.io.sql(current.hostname, sqlstmt::running_statements(kLongUpdateSeconds));
+  if (!rs) return std::nullopt;
+  const auto updates = long_updates(*rs);
+  if (updates.empty()) return std::nullopt;
+  const std::string what = describe_updates(updates, current.hostname);
+  const auto budget = ctx.config.timeouts.switch_budget;
+  const auto held = held_for(ctx);
+  if (held >= budget) {
+    ctx.state.switch_held_since.reset();
+    return StepOutcome::block("not switching: the switch was held for " + human_duration(held) + " and " +
+                                  what + "; masterha_master_switch refuses to switch while an update runs",
+                              long_update_block_hint(ctx, current.hostname));
+  }
+  return StepOutcome::wait("holding the switch: " + what +
+                           "; masterha_master_switch refuses while one runs; waiting up to " +
+                           human_duration(budget - held) + " more");
+}
+
+// MHA's own refusal, printed before it rejects any write.
+bool refused_for_long_updates(const std::string& output) {
+  return output.find(
+             "We should not start online master switch when one of connections are running long "
+             "updates") != std::string::npos;
 }
 
 // What the preparation left in place, for sentences that stop without undoing it.
@@ -345,6 +434,7 @@ StepOutcome switch_back(StepContext& ctx) {
                               "review the change; reload mha-failbackd (SIGHUP) so it plans with the new "
                               "config, or restore the file, " +
                                   ctx.ack_hint());
+  if (auto held = hold_for_long_updates(ctx, *current)) return *held;
 
   // b. stop the manager
   if (manager_running(ctx)) {
@@ -428,6 +518,7 @@ StepOutcome switch_back(StepContext& ctx) {
   bool current_follows = c.answers && c.read_only && is_source(c, *target);
   if (result.outcome == SwitchOutcome::Success && target_is_master && current_follows) {
     st.switch_started = false;
+    st.switch_held_since.reset();
     run_companion(ctx, ctx.config.commands.companion_start, target->hostname, "start");
     return StepOutcome::transition(ClusterState::SwitchedBack, "switched the master role back to " +
                                                                    target->hostname + " in " +
@@ -454,6 +545,25 @@ StepOutcome switch_back(StepContext& ctx) {
         "check both servers now and make sure exactly one is writable; " + ctx.ack_hint());
   }
   st.switch_started = false;
+  if (ran && !ran->timed_out && !result.writes_were_blocked && refused_for_long_updates(ran->combined()) &&
+      c.answers && !c.read_only && !c.replica && t.answers && t.read_only && is_source(t, *current)) {
+    // Refused in its checks, before rejecting writes: the roles are as they were.
+    std::string notes = undo_preparation(ctx, *current);
+    const auto held = held_for(ctx);
+    const std::string refusal = "masterha_master_switch refused to start (" + result.summary + "); " +
+                                current->hostname + " stays the writable master" + notes;
+    if (held >= ctx.config.timeouts.switch_budget) {
+      st.switch_held_since.reset();
+      (void)ctx.io.save();
+      return StepOutcome::block(refusal + "; the switch was held for " + human_duration(held),
+                                long_update_block_hint(ctx, current->hostname));
+    }
+    return StepOutcome::retry(refusal +
+                              "; it changed nothing, and the switch is tried again once no update "
+                              "has run on " +
+                              current->hostname + " for " + std::to_string(kLongUpdateSeconds) +
+                              " s or more");
+  }
   if (target_is_master) {
     // The switch went through, though not as MHA reported or not completely: forward only.
     std::string note;

@@ -236,6 +236,7 @@ void ClusterEngine::enter(ClusterState to, const std::string& reason, const std:
     state_.last_error.clear();
   }
   if (to == ClusterState::SlaveRejoined && from != ClusterState::Validated) state_.healthy_since.reset();
+  state_.switch_held_since.reset();  // a hold belongs to one attempt at the switch
   state_.state = to;
   state_.state_since = ports_.clock.now();
   bool operation_over =

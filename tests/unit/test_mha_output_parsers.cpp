@@ -671,6 +671,13 @@ TEST(Captured, EveryFileMatchesWhatItsNameSays) {
             r.summary,
             "Getting advisory lock failed on the current master. MHA Monitor runs on the current master. "
             "Stop MHA Manager/Monitor and try again.");
+      } else if (name_has(name, "long-update")) {
+        EXPECT_EQ(r.outcome, SwitchOutcome::Failed);
+        EXPECT_FALSE(r.writes_were_blocked);  // refused in phase 1: the lab saw db1 stay writable
+        EXPECT_EQ(
+            r.summary,
+            "We should not start online master switch when one of connections are running long updates on "
+            "the current master(127.0.0.11(127.0.0.11:3306)). Currently 1 update thread(s) are running.");
       } else if (name_has(name, "already-master")) {
         EXPECT_EQ(r.outcome, SwitchOutcome::Failed);
         EXPECT_TRUE(r.writes_were_blocked);  // the lab saw db1 left with read_only=1

@@ -46,6 +46,7 @@ PersistedState sample() {
   s.manager_stopped = true;
   s.archived_flag_path = "/var/lib/mha-failback/history/app1.failover.complete.x";
   s.switch_started = true;
+  s.switch_held_since = at(1700000003500);
   s.skipped_events.push_back(
       {at(1700000004000), "127.0.0.11", "mysql-bin.000002:77", 1062, "Duplicate entry '1'"});
   s.last_error = "none";
@@ -68,6 +69,7 @@ TEST(PersistedState, RoundTripsEveryField) {
   EXPECT_EQ(back->skipped_events[0].error_number, 1062);
   EXPECT_EQ(back->healthy_since, s.healthy_since);
   EXPECT_FALSE(back->new_master_missing_since);
+  EXPECT_EQ(back->switch_held_since, s.switch_held_since);
 }
 
 // The engine persists after track() only when the state compares unequal to a copy taken before:
@@ -90,6 +92,7 @@ TEST(PersistedState, EqualityFollowsEveryChangeTheFileWouldShow) {
       [](PersistedState& x) { x.database_start_requested_at = at(1700000009000); },
       [](PersistedState& x) { x.new_master_missing_since = at(1700000009000); },
       [](PersistedState& x) { x.manager_restart_requested_at = at(1700000009000); },
+      [](PersistedState& x) { x.switch_held_since.reset(); },
       [](PersistedState& x) { x.skipped_events[0].error_number = 1032; },
       [](PersistedState& x) { x.skipped_events.push_back(x.skipped_events[0]); },
       [](PersistedState& x) { x.blocked_from = ClusterState::Validated; },
@@ -155,6 +158,7 @@ TEST(PersistedState, ResetProcedureKeepsIdentityOnly) {
   EXPECT_EQ(s.mode_override, Mode::Auto);
   EXPECT_FALSE(s.failover);
   EXPECT_FALSE(s.switch_started);
+  EXPECT_FALSE(s.switch_held_since);
   EXPECT_FALSE(s.switch_approved);
   EXPECT_TRUE(s.archived_flag_path.empty());
   EXPECT_TRUE(s.skipped_events.empty());

@@ -63,7 +63,19 @@ void expect_role_down(StepHarness& h, const std::string& host) {
         Error{ErrorKind::Unreachable, "Can't connect to server on '" + host + "' (113)", 2002});
 }
 
+const std::string kProcesslistPrefix = "SELECT ID AS id, USER AS user";
+
+// Before the preparation: no update has run for a second or more on the current master.
+void expect_quiet_master(StepHarness& h) {
+  h.sql.expect_prefix(kNew, kProcesslistPrefix, no_rows());
+}
+
+ResultSet processlist(std::vector<std::vector<std::optional<std::string>>> data) {
+  return rows({"id", "user", "command", "time", "info"}, std::move(data));
+}
+
 void expect_preparation(StepHarness& h) {
+  expect_quiet_master(h);
   h.commands.expect(kStatus, running()).expect(kStop, exited(0, "Stopped app1 successfully.\n"));
   h.commands.expect(kStatus, not_running());
 }
@@ -169,6 +181,7 @@ TEST(SwitchBackStep, ManagerAlreadyStoppedIsNotStoppedAgain) {
   StepHarness h;
   validated(h);
   h.state.manager_stopped = true;
+  expect_quiet_master(h);
   h.commands.expect(kStatus, not_running());
   h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
   expect_role(h, kOld, false, "");
@@ -187,6 +200,7 @@ TEST(SwitchBackStep, FlagAlreadyArchivedIsNotTouched) {
   h.files.put(kArchived, "", kFlagMtime);
   h.state.archived_flag_path = kArchived;
   h.state.manager_stopped = true;
+  expect_quiet_master(h);
   h.commands.expect(kStatus, not_running());
   h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
   expect_role(h, kOld, false, "");
@@ -276,6 +290,7 @@ TEST(SwitchBackStep, AbortBeforeItBeganGoesBackToValidated) {
 TEST(SwitchBackStep, AbortAtTheLastSafePointUndoesThePreparation) {
   StepHarness h;
   validated(h);
+  expect_quiet_master(h);
   h.commands.expect(kStatus, running()).expect(kStop, exited(0));
   // The operator's abort arrives while the step is stopping the manager.
   h.commands.expect_if(
@@ -306,6 +321,7 @@ TEST(SwitchBackStep, ManagerThatCannotBeStoppedBlocksBeforeTheSwitch) {
     SCOPED_TRACE(spawn_error ? "masterha_stop cannot start" : "masterha_stop ran, manager still running");
     StepHarness h;
     validated(h);
+    expect_quiet_master(h);
     h.commands.expect(kStatus, running());
     if (spawn_error) {
       h.commands.expect(kStop, Error::failed("cannot start masterha_stop: No such file or directory"));
@@ -347,8 +363,9 @@ TEST(SwitchBackStep, StateThatCannotBePersistedMeansNoSwitch) {
   validated(h);
   expect_preparation(h);
   h.commands.expect(kStartManager, exited(0));
-  // calls: read of the MHA config, status, stop, save, status, stat, save, move, save <- this one fails
-  h.script.inject(8,
+  // calls: read of the MHA config, processlist, status, stop, save, status, stat, save, move, save <- this
+  // one fails
+  h.script.inject(9,
                   Fault{"save error", {std::nullopt, std::nullopt, Status(Error::failed("No space left"))}});
   h.script.answer_with([](const Call& c) -> std::optional<Reply> {
     if (c.kind != CallKind::Command) return std::nullopt;
@@ -448,6 +465,152 @@ TEST(SwitchBackStep, SwitchRefusedBecauseAManagerRunsLeavesTheMasterAlone) {
   EXPECT_NE(o.sentence.find("advisory lock"), std::string::npos) << "names MHA's reason: " << o.sentence;
   EXPECT_TRUE(h.mutating_sql().empty());
   EXPECT_TRUE(h.files.exists(kFlag));
+}
+
+// ---------------------------------------------------------------- long updates on the current master
+// masterha_master_switch refuses to start while a statement other than SELECT/SHOW has run for 2 s or
+// more on the current master (captured: fail-long-update). The step looks first, with a margin.
+
+TEST(SwitchBackStep, AnUpdateRunningLongOnTheCurrentMasterHoldsTheSwitchWithoutTouchingAnything) {
+  StepHarness h;
+  validated(h);
+  h.sql.expect_prefix(kNew, kProcesslistPrefix,
+                      processlist({{"42", "app", "Query", "3", "UPDATE t SET pw = 'hunter2' WHERE id = 1"},
+                                   {"43", "report", "Query", "9", "  select sleep(60)"},
+                                   {"44", "ops", "Query", "4", "SHOW ENGINE INNODB STATUS"},
+                                   {"45", "batch", "Query", "2", "\n  insert into t values (1)"}}));
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Wait) << describe(o);
+  EXPECT_NE(o.sentence.find("holding the switch: 2 updates have run for 1 s or more on 127.0.0.12 "
+                            "(session 42 of app: UPDATE for 3 s; session 45 of batch: INSERT for 2 s)"),
+            std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.sentence.find("waiting up to 5m00s more"), std::string::npos) << o.sentence;
+  EXPECT_EQ(o.sentence.find("hunter2"), std::string::npos) << "a statement's text stays out of the log";
+  EXPECT_TRUE(h.commands.issued().empty()) << "the manager is not even asked about before the hold ends";
+  EXPECT_TRUE(h.mutating_sql().empty());
+  EXPECT_TRUE(h.files.exists(kFlag));
+  ASSERT_TRUE(h.state.switch_held_since.has_value());
+  EXPECT_EQ(*h.state.switch_held_since, kT0);
+  ASSERT_FALSE(h.saves.empty());
+  EXPECT_EQ(h.saves.back().switch_held_since, kT0) << "the hold's start survives a restart";
+}
+
+TEST(SwitchBackStep, OnlySelectsAndShowsRunningLongDoNotHoldTheSwitch) {
+  StepHarness h;
+  validated(h);
+  h.sql.expect_prefix(kNew, kProcesslistPrefix,
+                      processlist({{"43", "report", "Query", "9", "SELECT * FROM big"},
+                                   {"44", "ops", "Query", "4", "show processlist"}}));
+  h.commands.expect(kStatus, not_running());
+  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
+  expect_role(h, kOld, false, "");
+  expect_role(h, kNew, true, kOld);
+  auto o = h.run(switch_back);
+  h.script.verify();
+  EXPECT_EQ(o.to, ClusterState::SwitchedBack) << describe(o);
+}
+
+TEST(SwitchBackStep, AHoldLongerThanTheSwitchBudgetBlocksWithoutTouchingAnything) {
+  StepHarness h;
+  validated(h);
+  h.config.timeouts.switch_budget = std::chrono::seconds(300);
+  h.state.switch_held_since = kT0 - std::chrono::seconds(301);
+  h.sql.expect_prefix(kNew, kProcesslistPrefix,
+                      processlist({{"42", "app", "Query", "290", "UPDATE t SET x=1"}}));
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("not switching: the switch was held for 5m01s and 1 update has run"),
+            std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.suggestion.find("let the long statements on 127.0.0.12 finish or stop them"), std::string::npos)
+      << o.suggestion;
+  EXPECT_NE(o.suggestion.find("mha-failbackctl ack app1"), std::string::npos) << o.suggestion;
+  EXPECT_TRUE(h.commands.issued().empty());
+  EXPECT_TRUE(h.files.exists(kFlag));
+  EXPECT_FALSE(h.state.switch_held_since.has_value());
+}
+
+TEST(SwitchBackStep, ProcesslistThatCannotBeReadLeavesTheCheckToMha) {
+  StepHarness h;
+  validated(h);
+  h.sql.expect_prefix(kNew, kProcesslistPrefix, Error{ErrorKind::Failed, "SELECT command denied", 1142});
+  h.commands.expect(kStatus, not_running());
+  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
+  expect_role(h, kOld, false, "");
+  expect_role(h, kNew, true, kOld);
+  auto o = h.run(switch_back);
+  h.script.verify();
+  EXPECT_EQ(o.to, ClusterState::SwitchedBack) << describe(o);
+}
+
+TEST(SwitchBackStep, MhaRefusingForALongUpdateChangedNothingSoTheSwitchIsTriedAgain) {
+  // The update began after the step looked (or reached MHA's 2 s during the tool's own checks).
+  StepHarness h;
+  validated(h);
+  expect_preparation(h);
+  auto refused = captured_output("masterha_master_switch.alive.fail-long-update.txt");
+  ASSERT_EQ(refused.exit_code, 1);
+  h.commands.expect(kSwitch, refused);
+  expect_role(h, kOld, true, kNew);  // the target still a read-only replica of the current master
+  expect_role(h, kNew, false, "");   // the current master still writable
+  h.commands.expect(kStartManager, exited(0));
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Retry) << describe(o);
+  EXPECT_NE(o.sentence.find("masterha_master_switch refused to start (We should not start online master "
+                            "switch when one of connections are running long updates"),
+            std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.sentence.find("127.0.0.12 stays the writable master; the failover flag was put back; the MHA "
+                            "manager was started again"),
+            std::string::npos)
+      << o.sentence;
+  EXPECT_NE(o.sentence.find("the switch is tried again once no update has run on 127.0.0.12 for 1 s"),
+            std::string::npos)
+      << o.sentence;
+  EXPECT_TRUE(h.mutating_sql().empty()) << "nothing to undo on the servers";
+  EXPECT_TRUE(h.files.exists(kFlag));
+  EXPECT_FALSE(h.state.manager_stopped);
+  EXPECT_FALSE(h.state.switch_started);
+  EXPECT_TRUE(h.state.switch_held_since.has_value());
+}
+
+TEST(SwitchBackStep, MhaRefusingForALongUpdateAfterTheBudgetBlocks) {
+  StepHarness h;
+  validated(h);
+  h.state.switch_held_since = kT0 - std::chrono::seconds(400);
+  expect_preparation(h);
+  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.fail-long-update.txt"));
+  expect_role(h, kOld, true, kNew);
+  expect_role(h, kNew, false, "");
+  h.commands.expect(kStartManager, exited(0));
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("the switch was held for 6m40s"), std::string::npos) << o.sentence;
+  EXPECT_NE(o.suggestion.find("approve the failback again"), std::string::npos) << o.suggestion;
+  EXPECT_TRUE(h.files.exists(kFlag));
+}
+
+TEST(SwitchBackStep, MhaRefusingForALongUpdateWithTheRolesChangedIsNotRetried) {
+  // The refusal text alone is not enough: if the current master was left read-only the switch is
+  // not "nothing changed", and the usual undo and block apply.
+  StepHarness h;
+  validated(h);
+  expect_preparation(h);
+  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.fail-long-update.txt"));
+  expect_role(h, kOld, true, kNew);
+  expect_role(h, kNew, true, "");
+  h.sql.expect(kNew, "SET GLOBAL read_only = 0", no_rows());
+  h.commands.expect(kStartManager, exited(0));
+  auto o = h.run(switch_back);
+  h.script.verify();
+  ASSERT_EQ(o.kind, StepOutcome::Kind::Block) << describe(o);
+  EXPECT_NE(o.sentence.find("127.0.0.12 was made writable again (read_only=0)"), std::string::npos)
+      << o.sentence;
 }
 
 TEST(SwitchBackStep, SwitchThatCannotStartLeavesTheMasterAlone) {
@@ -827,6 +990,8 @@ struct ClusterModel {
         r.rows = Result<ResultSet>(Error{ErrorKind::Unreachable, "Can't connect", 2002});
       } else if (c.text.rfind(kFactsPrefix, 0) == 0) {
         r.rows = Result<ResultSet>(facts_rows(s.read_only, id_of(c.target)));
+      } else if (c.text.rfind(kProcesslistPrefix, 0) == 0) {
+        r.rows = Result<ResultSet>(no_rows());
       } else if (c.text == "SHOW SLAVE STATUS") {
         r.rows =
             Result<ResultSet>(s.source.empty() ? no_rows() : maria_slave_status({{"Master_Host", s.source}}));

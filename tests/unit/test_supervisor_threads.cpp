@@ -55,6 +55,11 @@ TEST(SupervisorThreads, ViewFromAnotherThreadWhileAFailbackRuns) {
     }
   });
   ClusterView last = drive(sim, sup);
+  // A loaded machine may not have scheduled the reader yet: it reads at least once more after the
+  // procedure ended, so it sees the final state whatever the scheduling was.
+  const long before_end = reads.load();
+  while (reads.load() < before_end + 2)
+    std::this_thread::yield();
   done = true;
   reader.join();
 

@@ -176,6 +176,17 @@ Result<ResultSet> SimCluster::SqlImpl::query(const Endpoint& ep, const SqlStatem
   if (starts_with(q, "SELECT @@GLOBAL.gtid_binlog_pos"))
     return one_row({"gtid_binlog_pos", "gtid_binlog_state", "gtid_slave_pos", "gtid_current_pos"},
                    {s.binlog_pos(), s.binlog_state_text(), s.slave_pos, s.binlog_pos()});
+  if (starts_with(q, "SELECT ID AS id, USER AS user")) {  // running statements, >= 1 s
+    ResultSet rs;
+    rs.columns = {"id", "user", "command", "time", "info"};
+    if (s.long_update && !s.long_update_hidden && c.now >= s.long_update->first &&
+        c.now < s.long_update->second) {
+      const auto age = std::chrono::duration_cast<std::chrono::seconds>(c.now - s.long_update->first);
+      if (age.count() >= 1)
+        rs.rows.push_back({"77", "app", "Query", std::to_string(age.count()), "UPDATE t SET x = 1"});
+    }
+    return rs;
+  }
   if (q == "SHOW MASTER STATUS")
     return one_row({"File", "Position"}, {"mysql-bin.000001", std::to_string(c.next_seq * 100)});
   if (q == "SHOW SLAVE STATUS") {
@@ -275,6 +286,14 @@ Result<CommandOutput> SimCluster::CommandsImpl::run(const CommandSpec& spec) {
     Server& t = c.server(target);
     Server& cur = target == c.db1.host ? c.db2 : c.db1;
     if (!t.up || !cur.up) return output(1, "Got ERROR: Server is not alive.\n");
+    if (cur.long_update && c.now >= cur.long_update->first + std::chrono::seconds(2) &&
+        c.now < cur.long_update->second) {
+      ++c.switch_refusals;
+      return output(1,
+                    "[error][/usr/share/perl5/MHA/MasterRotate.pm, ln162] We should not start online master "
+                    "switch when one of connections are running long updates on the current master(" +
+                        cur.host + "(" + cur.host + ":3306)). Currently 1 update thread(s) are running.\n");
+    }
     if (t.master()) {
       cur.read_only = true;
       return output(1, "Got ERROR: " + target + " is already master.\n");

@@ -47,6 +47,11 @@ struct Server {
   std::string slave_pos;
   std::optional<Replica> replica;
   std::vector<std::uint64_t> rows;  // the application table: ids committed here
+  // A session's UPDATE running from .first until .second (MHA's online switch refuses once it has
+  // run for 2 s); `long_update_hidden` keeps it out of the processlist the daemon reads (it began
+  // after the daemon looked), not out of MHA's.
+  std::optional<std::pair<TimePoint, TimePoint>> long_update;
+  bool long_update_hidden = false;
 
   bool master() const { return up && !read_only && !replica; }
   std::string binlog_pos() const;  // last GTID of domain 0
@@ -81,6 +86,7 @@ class SimCluster {
   bool manager_running = false;
   int switches = 0;                       // masterha_master_switch runs that switched
   int switch_failures = 0;                // make the next N switches fail after write rejection began
+  int switch_refusals = 0;                // runs refused in MHA's checks for a long update (nothing changed)
   std::vector<std::string> mutating_sql;  // "<host>: <statement>"
   std::vector<std::string> commands_run;  // display() of every command
   std::vector<AuditRecord> audit_records;
