@@ -496,13 +496,19 @@ class Stack:
             print(f"# lab status unavailable: {e}", flush=True)
 
     # -- waiting --
+    def mark(self) -> int:
+        """How many transitions the current daemon has made so far: taken BEFORE acting, then passed
+        as wait_state(since=...), so a transition the action causes at once is never skipped."""
+        return len(self.daemon.poll_transitions())
+
     def wait_state(self, target: str, timeout: float, allow_blocked: bool = False,
-                   skip_seen: bool = False) -> Optional[dict]:
+                   skip_seen: bool = False, since: Optional[int] = None) -> Optional[dict]:
         """Waits for the current daemon to enter `target` (its audit records; or `status` saying
         so). Returns that transition; None on timeout, on the daemon dying, or on an unexpected
-        `blocked`. `skip_seen`: only transitions after the ones already seen count."""
+        `blocked`. `since` (from mark()): only transitions after that many count; `skip_seen`: only
+        transitions after the ones already seen now (racy when the cause came first: prefer since)."""
         deadline = time.monotonic() + timeout
-        seen = len(self.daemon.poll_transitions()) if skip_seen else 0
+        seen = since if since is not None else (len(self.daemon.poll_transitions()) if skip_seen else 0)
         next_poll = time.monotonic() + 3.0
         while time.monotonic() < deadline:
             trs = self.daemon.poll_transitions()

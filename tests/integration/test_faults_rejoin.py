@@ -348,12 +348,13 @@ def case4_lag(c: Checks, stack: Stack) -> None:
     finally:
         locker.close()  # releases the lock
     # The operator found the lock and removed it; ack lets the failback continue.
+    mark = stack.mark()
     r = stack.ctl.run("ack", CLUSTER, timeout=60)
     c.check(r.returncode == 0, f"4: mha-failbackctl ack exit {r.returncode} {r.stderr.strip()[:200]}")
     c.check(any(r.get("AUDIT_KIND") == "operation" and "acknowledged" in r["message"] for r in stack.daemon.audit()),
             "4: the ack is an audit record")
     with Timer(c, "4: ack -> healthy (catch up, validate, switch back, restore)"):
-        tr = stack.wait_state("healthy", 240, skip_seen=True)
+        tr = stack.wait_state("healthy", 240, since=mark)
     c.check(tr is not None, f"4: healthy after the ack: {tr and tr['reason']}")
     trs = [(t["from"], t["to"]) for t in stack.daemon.poll_transitions()]
     c.check(("validated", "switched-back") in trs and trs[-1] == ("switched-back", "healthy"),

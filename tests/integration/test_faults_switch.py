@@ -235,8 +235,9 @@ def case1_new_master_dies(c: Checks, stack: Stack) -> None:
         ok = stack.wait_state("validated", 180) is not None
     if not c.check(ok, "1: validated"):
         return
+    mark = stack.mark()
     lab.kill_db("db2")
-    tr = stack.wait_state("slave-rejoined", 20, skip_seen=True)
+    tr = stack.wait_state("slave-rejoined", 20, since=mark)
     c.check(tr is not None and "never switch" in tr["reason"], f"1: back to slave-rejoined: {tr and tr['reason']}")
     r = stack.ctl.run("failback", CLUSTER, "--reason", "fault test 1")
     c.note(f"1: approval while db2 is down: exit {r.returncode} {(r.stdout + r.stderr).strip()[:200]}")
@@ -254,9 +255,10 @@ def case1_new_master_dies(c: Checks, stack: Stack) -> None:
     lab.sql("db1", "STOP SLAVE IO_THREAD")
     lab.sql("db1", "START SLAVE IO_THREAD")
     c.check(wait_for(lambda: role(lab, "db1").get("io") == "Yes", 30), "1: db1 replicates from db2 again")
+    mark = stack.mark()
     r = stack.ctl.run("ack", CLUSTER)
     c.check(r.returncode == 0, f"1: ack once db2 is back: exit {r.returncode} {r.stderr.strip()}")
-    tr = stack.wait_state("validated", 120, skip_seen=True)
+    tr = stack.wait_state("validated", 120, since=mark)
     c.check(tr is not None, f"1: the procedure continues to validated: {tr and tr['reason']}")
     no_write_lost(c, stack, "1", "db2")
     stack.stop_daemon()
@@ -410,9 +412,11 @@ def case3_switched_by_hand(c: Checks, stack: Stack) -> None:
     run_daemon(stack, "3")
     if not c.check(stack.wait_state("validated", 120) is not None, "3: validated"):
         return
+    # The daemon may recognise the hand switch before the tool has even exited: mark first.
+    mark = stack.mark()
     rc, out = lab.master_switch_alive("db1")
     c.check(rc == 0, f"3: someone switched back by hand with masterha_master_switch (rc {rc})")
-    tr = stack.wait_state("switched-back", 30, skip_seen=True)
+    tr = stack.wait_state("switched-back", 30, since=mark)
     c.check(tr is not None and "by hand" in tr["reason"] and tr["from"] == "validated",
             f"3: the daemon recognises it: {tr and tr['reason']}")
     c.check(stack.wait_state("healthy", 180) is not None, "3: healthy")
