@@ -397,7 +397,8 @@ class Stack:
         self.watch: Optional[Watch] = None
         self.watches: list[Watch] = []  # one per daemon run: the watch of a stopped daemon stops too
         self.ctl: Optional[Ctl] = None
-        self.pids: set[int] = set()
+        # pid -> its start time: a recycled PID is another process, never "ours still running".
+        self.pids: dict[int, Optional[str]] = {}
         self.t0 = time.monotonic()  # story times are relative to this (the demo moves it to the failover)
 
     # -- lifecycle --
@@ -408,11 +409,16 @@ class Stack:
         self._remember_lab_pids()
 
     def _remember_lab_pids(self) -> None:
-        self.pids.update(p for p in self.lab.processes().values() if p)
+        for p in self.lab.processes().values():
+            if p and p not in self.pids:
+                self.pids[p] = lab_proc.start_time(p)
+
+    def _remember(self, pid: int) -> None:
+        self.pids[pid] = lab_proc.start_time(pid)
 
     def start_bus(self) -> None:
         self.bus.start()
-        self.pids.add(self.bus.proc.pid)
+        self._remember(self.bus.proc.pid)
         self.ctl = Ctl(self.ctl_bin, self.bus.address)
 
     def start_daemon(self, mode: str = "approve", overrides: Optional[dict] = None, stable_seconds: int = 2,
@@ -424,12 +430,12 @@ class Stack:
         self.daemon = Daemon(self.work, self.daemon_bin, cfg, self.bus.address)
         self.daemons.append(self.daemon)
         self.daemon.start()
-        self.pids.add(self.daemon.proc.pid)
+        self._remember(self.daemon.proc.pid)
         # `watch` needs the daemon on the bus. It may miss a transition of the first tick; the
         # daemon's own audit records (its stderr) are the complete sequence, the watch the D-Bus view.
         self.watch = Watch(self.work, self.ctl_bin, self.bus.address)
         self.watches.append(self.watch)
-        self.pids.add(self.watch.proc.pid)
+        self._remember(self.watch.proc.pid)
         return self.daemon
 
     def stop_daemon(self) -> Optional[int]:
@@ -470,7 +476,7 @@ class Stack:
                 print(f"# stopping {type(obj).__name__}: {e}", flush=True)
         self.bus.stop()
         self.lab.down()
-        still = sorted(p for p in self.pids if lab_proc.alive(p))
+        still = sorted(p for p, started in self.pids.items() if lab_proc.alive_same(p, started))
         self.checks.check(not still, f"teardown: none of the {len(self.pids)} processes started runs any more"
                           + (f" (still: {still})" if still else ""))
         # Whatever else ran (a tool's child, a command the daemon started): every process of this

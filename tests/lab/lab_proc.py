@@ -40,6 +40,24 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def start_time(pid: int) -> Optional[str]:
+    """The process's start time (clock ticks after boot, field 22 of /proc/PID/stat): with the PID it
+    names one process for good, where a PID alone is recycled (pid_max is 32768 on these machines,
+    and a suite run spawns tens of thousands of processes)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode("ascii", "replace")
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = data[data.rfind(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else None  # field 22 overall; 3 is the first after comm
+
+
+def alive_same(pid: int, started: Optional[str]) -> bool:
+    """True while the process that had `started` (from start_time) as its start time still runs."""
+    return started is not None and alive(pid) and start_time(pid) == started
+
+
 def alive(pid: int, marker: Optional[str] = None) -> bool:
     """True while `pid` runs (not a zombie) and, if given, its command line contains `marker`."""
     if pid <= 0:
