@@ -413,12 +413,13 @@ class Stack:
             if p and p not in self.pids:
                 self.pids[p] = lab_proc.start_time(p)
 
-    def _remember(self, pid: int) -> None:
+    def remember(self, pid: int) -> None:
+        """Counts `pid` among the processes teardown proves gone."""
         self.pids[pid] = lab_proc.start_time(pid)
 
     def start_bus(self) -> None:
         self.bus.start()
-        self._remember(self.bus.proc.pid)
+        self.remember(self.bus.proc.pid)
         self.ctl = Ctl(self.ctl_bin, self.bus.address)
 
     def start_daemon(self, mode: str = "approve", overrides: Optional[dict] = None, stable_seconds: int = 2,
@@ -430,12 +431,12 @@ class Stack:
         self.daemon = Daemon(self.work, self.daemon_bin, cfg, self.bus.address)
         self.daemons.append(self.daemon)
         self.daemon.start()
-        self._remember(self.daemon.proc.pid)
+        self.remember(self.daemon.proc.pid)
         # `watch` needs the daemon on the bus. It may miss a transition of the first tick; the
         # daemon's own audit records (its stderr) are the complete sequence, the watch the D-Bus view.
         self.watch = Watch(self.work, self.ctl_bin, self.bus.address)
         self.watches.append(self.watch)
-        self._remember(self.watch.proc.pid)
+        self.remember(self.watch.proc.pid)
         return self.daemon
 
     def stop_daemon(self) -> Optional[int]:

@@ -198,7 +198,7 @@ def chain(c: Checks, stack: Stack, config: Path, switch_log: Path) -> tuple[list
         stack.daemon = d
         stack.daemons.append(d)
         d.start()
-        stack.pids.add(d.proc.pid)
+        stack.remember(d.proc.pid)
         runs.append(d)
         how, what = run_until_stop_or_healthy(c, stack, d, 120, blocks)
         if how == "stopped":
@@ -310,7 +310,7 @@ def corrupt_cases(c: Checks, stack: Stack, config: Path) -> None:
         stack.daemon = d
         stack.daemons.append(d)
         d.start()
-        stack.pids.add(d.proc.pid)
+        stack.remember(d.proc.pid)
         deadline = time.monotonic() + 30
         rec = None
         while time.monotonic() < deadline and rec is None:

@@ -263,10 +263,10 @@ def start_daemon_at(stack: Stack, config: Path) -> Daemon:
     stack.daemon = Daemon(stack.work, stack.daemon_bin, config, stack.bus.address)
     stack.daemons.append(stack.daemon)
     stack.daemon.start()
-    stack.pids.add(stack.daemon.proc.pid)
+    stack.remember(stack.daemon.proc.pid)
     stack.watch = Watch(stack.work, stack.ctl_bin, stack.bus.address)
     stack.watches.append(stack.watch)
-    stack.pids.add(stack.watch.proc.pid)
+    stack.remember(stack.watch.proc.pid)
     return stack.daemon
 
 

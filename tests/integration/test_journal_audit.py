@@ -176,10 +176,10 @@ def start_daemon(stack: Stack, journald: PrivateJournald) -> JournalDaemon:
     stack.daemon = d
     stack.daemons.append(d)
     d.start()
-    stack.pids.add(d.proc.pid)
+    stack.remember(d.proc.pid)
     stack.watch = Watch(stack.work, stack.ctl_bin, stack.bus.address)
     stack.watches.append(stack.watch)
-    stack.pids.add(stack.watch.proc.pid)
+    stack.remember(stack.watch.proc.pid)
     return d
 
 
@@ -343,7 +343,7 @@ def main() -> int:
             stack.lab.up(check_mha=False)  # the daemon runs MHA's checks itself while validating
         stack._remember_lab_pids()
         journald.start()
-        stack.pids.add(journald.pid)
+        stack.remember(journald.pid)
         daemon = start_daemon(stack, journald)
         if run_failback(c, stack):
             history = subprocess.run(journald.in_namespace([str(stack.ctl_bin), "history", CLUSTER, "-n", "5000"]),
