@@ -189,6 +189,15 @@ def parse_audit_line(line: str) -> Optional[dict]:
     return rec
 
 
+def switch_refusals(records: list[dict]) -> int:
+    """Runs of masterha_master_switch that MHA refused in its checks (a long update on the master),
+    which the daemon verified changed nothing and retried (see lib/steps/switch_back.cpp): never a
+    switch, so tests counting switches leave them out."""
+    return sum(1 for r in records if r.get("AUDIT_KIND") == "step-finished"
+               and "masterha_master_switch refused to start" in r.get("message", "")
+               and "it changed nothing" in r.get("message", ""))
+
+
 class Daemon:
     """mha-failbackd on the private bus; stdout+stderr to <workdir>/daemon-N.log."""
 

@@ -52,7 +52,7 @@ from typing import Optional
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from e2e_support import (CLUSTER, Checks, Daemon, LabError, Stack, Timer, acked_write_gap,  # noqa: E402
-                         check_data, check_final_roles, clean_env, _record_pid)
+                         check_data, check_final_roles, clean_env, switch_refusals, _record_pid)
 
 MHA_TOOLS = ("masterha_check_ssh", "masterha_check_repl", "masterha_check_status", "masterha_stop",
              "masterha_manager")
@@ -237,9 +237,7 @@ def chain(c: Checks, stack: Stack, config: Path, switch_log: Path) -> tuple[list
     completed = switch_log.read_text().count("completed successfully") if switch_log.exists() else 0
     # A run MHA refused in its checks (a long update on the master, on a loaded machine) changed
     # nothing; the daemon verified that and tried again: it is not a second switch.
-    refused = sum(1 for r in recs if r.get("AUDIT_KIND") == "step-finished"
-                  and "masterha_master_switch refused to start" in r.get("message", "")
-                  and "it changed nothing" in r.get("message", ""))
+    refused = switch_refusals(recs)
     c.check(len(switch_recs) - refused == 1, f"masterha_master_switch ran once by the audit records of all "
             f"{len(runs)} runs ({refused} refused in MHA's checks): {[r['message'][-80:] for r in switch_recs]}")
     c.check(len(starts) - refused == 1 and completed == 1, f"and once by the switch log: {len(starts)} starts, "

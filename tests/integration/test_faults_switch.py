@@ -71,7 +71,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import CLUSTER, Checks, Stack, Timer, check_data, role  # noqa: E402
+from e2e_support import CLUSTER, Checks, Stack, Timer, check_data, role, switch_refusals  # noqa: E402
 import lab_proc  # noqa: E402
 
 
@@ -148,18 +148,10 @@ def recs(stack: Stack, kind: str | None = None) -> list[dict]:
     return [r for r in stack.daemon.audit() if kind is None or r.get("AUDIT_KIND") == kind]
 
 
-def switch_refusals(stack: Stack) -> int:
-    """Runs of masterha_master_switch that MHA refused in its checks (a long update on the master):
-    the daemon verified that they changed nothing and tries again (see switch_back.cpp)."""
-    return sum(1 for r in recs(stack, "step-finished")
-               if "masterha_master_switch refused to start" in r.get("message", "")
-               and "it changed nothing" in r.get("message", ""))
-
-
 def switch_runs(stack: Stack) -> int:
     """Runs of masterha_master_switch that got past MHA's checks."""
     runs = sum(1 for r in recs(stack, "command") if "masterha_master_switch" in r.get("COMMAND", ""))
-    return runs - switch_refusals(stack)
+    return runs - switch_refusals(recs(stack))
 
 
 def no_write_lost(c: Checks, stack: Stack, case: str, master: str) -> None:
@@ -359,7 +351,7 @@ def case2_manager_running(c: Checks, stack: Stack, sampler: Sampler) -> None:
             "2: the hold came before the daemon touched the manager or ran the switch")
     # MHA may still refuse once on a loaded machine (an INSERT of the writer stalled 2 s by the disk):
     # retried, not counted, and said here.
-    c.note(f"2: masterha_master_switch runs refused in MHA's checks: {switch_refusals(stack)}")
+    c.note(f"2: masterha_master_switch runs refused in MHA's checks: {switch_refusals(recs(stack))}")
     cmds = [x.get("COMMAND", "") for x in recs(stack, "command")]
     i_stop = next((i for i, x in enumerate(cmds) if "manager-stop" in x), None)
     i_switch = next((i for i, x in enumerate(cmds) if "masterha_master_switch" in x), None)

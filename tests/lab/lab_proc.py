@@ -21,15 +21,20 @@ from typing import Iterable, Mapping, Optional, Sequence
 # seconds; kill(pid, 0) succeeds on zombies, hence the /proc state check.
 
 
-def _proc_state(pid: int) -> Optional[str]:
+def _stat_fields(pid: int | str) -> Optional[list[str]]:
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ...), or None when
+    the process is gone. The name may contain spaces and parentheses: split after the last ')'."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read().decode("ascii", "replace")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
+    except OSError:
         return None
-    # "pid (comm) S ..." — comm may contain spaces and parentheses: split after the last ')'.
-    rest = data[data.rfind(")") + 2:]
-    return rest[:1] if rest else None
+    return data[data.rfind(")") + 2:].split()
+
+
+def _proc_state(pid: int) -> Optional[str]:
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
 
 
 def _cmdline(pid: int) -> str:
@@ -44,13 +49,8 @@ def start_time(pid: int) -> Optional[str]:
     """The process's start time (clock ticks after boot, field 22 of /proc/PID/stat): with the PID it
     names one process for good, where a PID alone is recycled (pid_max is 32768 on these machines,
     and a suite run spawns tens of thousands of processes)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode("ascii", "replace")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    fields = data[data.rfind(")") + 2:].split()
-    return fields[19] if len(fields) > 19 else None  # field 22 overall; 3 is the first after comm
+    fields = _stat_fields(pid)
+    return fields[19] if fields and len(fields) > 19 else None  # field 22 overall; 3 is the first after comm
 
 
 def alive_same(pid: int, started: Optional[str]) -> bool:
@@ -76,14 +76,8 @@ def group_members(pgid: int) -> list[int]:
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                data = f.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        fields = data[data.rfind(")") + 2:].split()
-        # fields: state ppid pgrp ...
-        if len(fields) > 2 and fields[0] not in ("Z", "X") and fields[2] == str(pgid):
+        fields = _stat_fields(entry)  # state ppid pgrp ...
+        if fields and len(fields) > 2 and fields[0] not in ("Z", "X") and fields[2] == str(pgid):
             out.append(int(entry))
     return out
 

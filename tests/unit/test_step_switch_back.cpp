@@ -80,6 +80,14 @@ void expect_preparation(StepHarness& h) {
   h.commands.expect(kStatus, not_running());
 }
 
+// The manager already down: the switch runs and succeeds, and both roles read back switched.
+void expect_switch_with_the_manager_down(StepHarness& h) {
+  h.commands.expect(kStatus, not_running());
+  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
+  expect_role(h, kOld, false, "");
+  expect_role(h, kNew, true, kOld);
+}
+
 bool ran_switch(const StepHarness& h) {
   for (const auto& spec : h.commands.issued())
     if (!spec.argv.empty() && spec.argv[0] == "masterha_master_switch") return true;
@@ -182,10 +190,7 @@ TEST(SwitchBackStep, ManagerAlreadyStoppedIsNotStoppedAgain) {
   validated(h);
   h.state.manager_stopped = true;
   expect_quiet_master(h);
-  h.commands.expect(kStatus, not_running());
-  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
-  expect_role(h, kOld, false, "");
-  expect_role(h, kNew, true, kOld);
+  expect_switch_with_the_manager_down(h);
   auto o = h.run(switch_back);
   h.script.verify();
   EXPECT_EQ(o.kind, StepOutcome::Kind::Transition) << describe(o);
@@ -201,10 +206,7 @@ TEST(SwitchBackStep, FlagAlreadyArchivedIsNotTouched) {
   h.state.archived_flag_path = kArchived;
   h.state.manager_stopped = true;
   expect_quiet_master(h);
-  h.commands.expect(kStatus, not_running());
-  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
-  expect_role(h, kOld, false, "");
-  expect_role(h, kNew, true, kOld);
+  expect_switch_with_the_manager_down(h);
   auto o = h.run(switch_back);
   h.script.verify();
   EXPECT_EQ(o.kind, StepOutcome::Kind::Transition) << describe(o);
@@ -503,10 +505,7 @@ TEST(SwitchBackStep, OnlySelectsAndShowsRunningLongDoNotHoldTheSwitch) {
   h.sql.expect_prefix(kNew, kProcesslistPrefix,
                       processlist({{"43", "report", "Query", "9", "SELECT * FROM big"},
                                    {"44", "ops", "Query", "4", "show processlist"}}));
-  h.commands.expect(kStatus, not_running());
-  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
-  expect_role(h, kOld, false, "");
-  expect_role(h, kNew, true, kOld);
+  expect_switch_with_the_manager_down(h);
   auto o = h.run(switch_back);
   h.script.verify();
   EXPECT_EQ(o.to, ClusterState::SwitchedBack) << describe(o);
@@ -537,10 +536,7 @@ TEST(SwitchBackStep, ProcesslistThatCannotBeReadLeavesTheCheckToMha) {
   StepHarness h;
   validated(h);
   h.sql.expect_prefix(kNew, kProcesslistPrefix, Error{ErrorKind::Failed, "SELECT command denied", 1142});
-  h.commands.expect(kStatus, not_running());
-  h.commands.expect(kSwitch, captured_output("masterha_master_switch.alive.ok.txt"));
-  expect_role(h, kOld, false, "");
-  expect_role(h, kNew, true, kOld);
+  expect_switch_with_the_manager_down(h);
   auto o = h.run(switch_back);
   h.script.verify();
   EXPECT_EQ(o.to, ClusterState::SwitchedBack) << describe(o);
